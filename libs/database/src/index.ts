@@ -1,0 +1,3 @@
+export * from './database';
+export * from './tables';
+export * from './advisory-lease';

@@ -1,0 +1,172 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** A timestamp the database fills in when the insert leaves it out. */
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+/** numeric columns come back from pg as strings to keep their precision. */
+type Numeric = ColumnType<string, number | string, number | string>;
+type BigIntColumn = ColumnType<string, bigint | number | string, bigint | number | string>;
+
+export interface EventsTable {
+  global_position: ColumnType<string, never, never>;
+  transaction_id: Generated<string>;
+  stream_id: string;
+  revision: BigIntColumn;
+  event_id: string;
+  type: string;
+  data: unknown;
+  metadata: unknown;
+  created_at: DefaultedTimestamp;
+}
+
+export interface CheckpointsTable {
+  name: string;
+  position: string;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface AccountsTable {
+  id: string;
+  name: string;
+  api_user: string;
+  status: Generated<'active' | 'suspended'>;
+  monthly_allowance_segments: number;
+  overage_price_per_segment_usd: Numeric;
+  created_at: DefaultedTimestamp;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  account_id: string;
+  key_hash: Buffer;
+  key_prefix: string;
+  created_at: DefaultedTimestamp;
+  revoked_at: Timestamp | null;
+}
+
+export interface NumbersTable {
+  e164: string;
+  account_id: string;
+  channel: Generated<'simulated' | 'device' | 'smpp'>;
+  created_at: DefaultedTimestamp;
+}
+
+export interface MessagesTable {
+  message_id: string;
+  account_id: string;
+  direction: 'outbound' | 'inbound';
+  from_number: string;
+  to_number: string;
+  body: string | null;
+  segment_count: number;
+  encoding: string;
+  status: string;
+  channel: string;
+  dialect: string | null;
+  bulk_id: string | null;
+  status_callback: string | null;
+  max_price: Numeric | null;
+  validity_period_seconds: number | null;
+  expires_at: Timestamp | null;
+  scheduled_for: Timestamp | null;
+  error_code: number | null;
+  failure_reason: string | null;
+  provider_message_id: string | null;
+  cost_usd: Numeric | null;
+  price: Numeric | null;
+  price_unit: string | null;
+  billing_allowance_segments: number | null;
+  billing_overage_price_usd: Numeric | null;
+  body_redacted: Generated<boolean>;
+  created_at: Timestamp;
+  queued_at: Timestamp | null;
+  dispatched_at: Timestamp | null;
+  sent_at: Timestamp | null;
+  delivered_at: Timestamp | null;
+  updated_at: Timestamp;
+  stream_revision: BigIntColumn;
+  projected_at: DefaultedTimestamp;
+}
+
+export interface UsageMonthlyTable {
+  account_id: string;
+  month: string;
+  segments: BigIntColumn;
+}
+
+export interface DispatchQueueTable {
+  seq: ColumnType<string, never, never>;
+  message_id: string;
+  account_id: string;
+  from_number: string;
+  to_number: string;
+  body: string;
+  segment_count: number;
+  queued_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+export interface SendersTable {
+  account_id: string;
+  sender: string;
+  created_at: DefaultedTimestamp;
+}
+
+export interface AccountBalancesTable {
+  account_id: string;
+  currency: string;
+  balance: Numeric;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface BalanceReservationsTable {
+  message_id: string;
+  account_id: string;
+  amount: Numeric;
+  created_at: DefaultedTimestamp;
+  refunded_at: Timestamp | null;
+}
+
+/** The scheduler's durable timers: a release at `scheduledFor`, an expiry at `expiresAt`. */
+export interface SchedulerTimersTable {
+  message_id: string;
+  kind: 'release' | 'expire';
+  due_at: Timestamp;
+  account_id: string;
+  /** Failed firings so far; the next one waits longer. */
+  attempts: Generated<number>;
+}
+
+/** The gateway's Idempotency-Key records (an answer is kept for 24 hours). */
+export interface IdempotencyKeysTable {
+  account_id: string;
+  key: string;
+  request_hash: string;
+  status: 'in_progress' | 'completed';
+  response_status: number | null;
+  response_body: unknown;
+  created_at: DefaultedTimestamp;
+  completed_at: Timestamp | null;
+}
+
+export interface Database {
+  events: EventsTable;
+  checkpoints: CheckpointsTable;
+  accounts: AccountsTable;
+  api_keys: ApiKeysTable;
+  numbers: NumbersTable;
+  messages: MessagesTable;
+  usage_monthly: UsageMonthlyTable;
+  dispatch_queue: DispatchQueueTable;
+  scheduler_timers: SchedulerTimersTable;
+  senders: SendersTable;
+  account_balances: AccountBalancesTable;
+  balance_reservations: BalanceReservationsTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+export type MessageRow = Selectable<MessagesTable>;
+export type NewMessageRow = Insertable<MessagesTable>;
+export type AccountRow = Selectable<AccountsTable>;
+export type NumberRow = Selectable<NumbersTable>;
+export type DispatchQueueRow = Selectable<DispatchQueueTable>;
