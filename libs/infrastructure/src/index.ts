@@ -1,0 +1,5 @@
+export * from './message-command.executor';
+export * from './platform-connections';
+export * from './platform.module';
+export * from './phone-presence.provider';
+export * from './start-platform-service';

@@ -1,0 +1,4 @@
+export * from './config-parsing';
+export * from './logger';
+export * from './health';
+export * from './bootstrap';
