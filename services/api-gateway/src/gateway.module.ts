@@ -1,0 +1,67 @@
+import { Injectable, Module, type DynamicModule } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { AccountDirectory } from '@reach/accounts';
+import { PhonePresenceDirectory, PlatformModule, type PlatformConnections } from '@reach/infrastructure';
+import { HealthModule } from '@reach/service-runtime';
+import { GATEWAY_CONFIG, type GatewayConfig } from './config';
+import { AcceptMessageHandler } from './messages/accept-message.handler';
+import { ChangeMessageHandler } from './messages/change-message.handler';
+import { MessageReader } from './messages/message-reader';
+import { PhoneAvailability } from './messages/phone-availability';
+import { CreateMessageHttpController } from './reach/create-message/create-message.http.controller';
+import { DeleteMessageHttpController } from './reach/delete-message/delete-message.http.controller';
+import { FetchMessageHttpController } from './reach/fetch-message/fetch-message.http.controller';
+import { ListMessagesReachHttpController } from './reach/list-messages/list-messages.http.controller';
+import { ReachAuthGuard } from './reach/reach-auth.guard';
+import { ReachErrorFilter } from './reach/reach-error.filter';
+import { UnscheduleMessageHttpController } from './reach/unschedule-message/unschedule-message.http.controller';
+import { UpdateMessageHttpController } from './reach/update-message/update-message.http.controller';
+import { GetMessageHttpController } from './reachcell/get-message/get-message.http.controller';
+import { ListMessagesHttpController } from './reachcell/list-messages/list-messages.http.controller';
+import { ReachCellAuthGuard } from './reachcell/reachcell-auth.guard';
+import { SendMessageHttpController } from './reachcell/send-message/send-message.http.controller';
+
+/** The send path asks the presence directory whether the sending phone can take a command now. */
+@Injectable()
+export class PresencePhoneAvailability extends PhoneAvailability {
+  constructor(private readonly presence: PhonePresenceDirectory) {
+    super();
+  }
+
+  isOnline(e164: string): boolean {
+    return this.presence.isOnline(e164);
+  }
+}
+
+@Module({})
+export class GatewayModule {
+  static forRoot(platform: PlatformConnections, logger: Logger, config: GatewayConfig): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [HealthModule.forRoot(), PlatformModule.forRoot(platform, logger)],
+      controllers: [
+        SendMessageHttpController,
+        GetMessageHttpController,
+        ListMessagesHttpController,
+        CreateMessageHttpController,
+        FetchMessageHttpController,
+        ListMessagesReachHttpController,
+        UpdateMessageHttpController,
+        UnscheduleMessageHttpController,
+        DeleteMessageHttpController,
+      ],
+      providers: [
+        { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: AccountDirectory, useFactory: () => AccountDirectory.fromDatabase(platform.db) },
+        PhonePresenceDirectory,
+        { provide: PhoneAvailability, useClass: PresencePhoneAvailability },
+        ReachCellAuthGuard,
+        ReachAuthGuard,
+        ReachErrorFilter,
+        AcceptMessageHandler,
+        ChangeMessageHandler,
+        MessageReader,
+      ],
+    };
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * An error meant for the client. `code` is stable; each dialect's filter maps it to its own body.
+ * `reachCode` is the Reach dialect's numeric errorCode where one applies.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> | null = null,
+    readonly reachCode: number | null = null,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const apiErrors = {
+  malformedJson: () => new ApiError(400, 'invalid_json', 'The request body is not valid JSON'),
+  unsupportedMediaType: (type: string) =>
+    new ApiError(415, 'unsupported_media_type', `Content-Type ${type} is not supported; send application/json`),
+  unauthorized: (message = 'Missing or invalid API key') => new ApiError(401, 'unauthorized', message),
+  suspended: () => new ApiError(403, 'account_suspended', 'This account is suspended'),
+  notFound: (what = 'Message') => new ApiError(404, 'not_found', `${what} not found`),
+  routeNotFound: (method: string, path: string) => new ApiError(404, 'not_found', `No route ${method} ${path}`),
+  payloadTooLarge: () => new ApiError(413, 'payload_too_large', 'The request body is too large'),
+};

@@ -1,0 +1,273 @@
+import type { Logger } from 'pino';
+import { isTerminalStatus, messageStreamId, type MessageCommand } from '@reach/contracts';
+import type { Db } from '@reach/database';
+import type { EventStore } from '@reach/event-store';
+import { executeMessageCommand, readMessageState, type KnownStreamState } from '@reach/infrastructure';
+import { findUnfinishedMessages } from '@reach/read-models';
+import type { ChannelReports, SimulatedChannel } from '../simulated-channel/simulated-phone';
+import { enqueue, nextForSender, removeFromQueue, sendersWithWork, type QueuedMessage } from './dispatch-queue.repository';
+
+export type DispatchOutcome = 'dispatched' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'expired';
+
+export interface PumpDependencies {
+  readonly db: Db;
+  readonly store: EventStore;
+  readonly isOnline: (e164: string) => boolean;
+  readonly logger: Logger;
+  readonly clock?: () => Date;
+  readonly onOutcome?: (outcome: DispatchOutcome) => void;
+  /** Pause before a sender whose pass failed is tried again. */
+  readonly retryDelayMs?: number;
+  /** A dispatched or sent message unchanged for this long, and unknown here, is resumed by the sweep. */
+  readonly resumeAfterMs?: number;
+}
+
+const BATCH = 100;
+type ReportOutcome = Exclude<DispatchOutcome, 'dispatched' | 'expired'>;
+type MessageRef = { messageId: string; accountId: string; now: string };
+
+/**
+ * Hands each sender's released messages to its phone, in release order, while the phone is
+ * online, and turns the phone's reports into events.
+ *
+ * - Hot path: a message whose phone is online and whose sender has no backlog is dispatched at
+ *   once (one append), with no queue-table writes.
+ * - Backlog: while a phone is offline its messages wait, durably, in `dispatch_queue`; when it
+ *   comes back a pass sends them in order. Admission and passes of one sender run in one lane,
+ *   one after another, so a new message never overtakes the backlog.
+ * - At most once to a channel: the decider refuses a second dispatch, and exactly one of
+ *   dispatched/expired wins through the expected revision.
+ * - Nothing stuck: messages a channel took but did not finish (the process died, the lease moved)
+ *   are found in the read model by a periodic sweep and resumed from their stored state.
+ */
+export class DispatchPump implements ChannelReports {
+  private channel: SimulatedChannel | null = null;
+  private active = false;
+  private readonly lanes = new Map<string, Promise<void>>();
+  /** Senders with rows waiting in dispatch_queue. */
+  private readonly backlog = new Set<string>();
+  /** Messages handed to a channel by this process, with their stream state after our last append. */
+  private readonly inFlight = new Map<string, KnownStreamState>();
+  private readonly reportChains = new Map<string, Promise<void>>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: PumpDependencies) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  attach(channel: SimulatedChannel): void {
+    this.channel = channel;
+  }
+
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  /** This replica now owns the channel: pick up every backlog and every unfinished message. */
+  async activate(): Promise<void> {
+    this.active = true;
+    for (const sender of await sendersWithWork(this.deps.db)) {
+      this.backlog.add(sender);
+      this.wake(sender);
+    }
+    await this.resumeUnfinished(0);
+  }
+
+  async deactivate(): Promise<void> {
+    this.active = false;
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
+    await Promise.all([...this.lanes.values()]);
+    await Promise.all([...this.reportChains.values()]);
+    // What this process held is resumed from stored state by whoever owns the channel next.
+    this.inFlight.clear();
+  }
+
+  /**
+   * A released message arrives (from the MessageQueued consumer): send it now, or keep it in the
+   * backlog. The lane is entered before `load` reads the stream, so admissions of one sender keep
+   * the order of the calls. `load` returns null when the message no longer needs sending.
+   */
+  admit(sender: string, load: () => Promise<{ message: QueuedMessage; known: KnownStreamState } | null>): Promise<void> {
+    return this.inLane(sender, async () => {
+      const loaded = await load();
+      if (!loaded) return;
+      const { message, known } = loaded;
+      if (this.active && !this.backlog.has(message.from) && this.deps.isOnline(message.from)) {
+        await this.dispatchOne(message, known);
+        return;
+      }
+      await enqueue(this.deps.db, message);
+      this.backlog.add(message.from);
+      if (this.active && this.deps.isOnline(message.from)) this.wake(message.from);
+    });
+  }
+
+  /** The sender's phone may have come back: send its backlog. */
+  wake(sender: string): void {
+    if (!this.active || !this.backlog.has(sender)) return;
+    void this.inLane(sender, () => this.drainBacklog(sender)).catch((error) => {
+      if (!this.active) return;
+      this.deps.logger.error({ err: error, sender }, 'dispatch pass failed; retrying shortly');
+      const timer = setTimeout(() => {
+        this.retryTimers.delete(timer);
+        this.wake(sender);
+      }, this.deps.retryDelayMs ?? 1000);
+      this.retryTimers.add(timer);
+    });
+  }
+
+  /**
+   * Resumes messages a channel took but did not finish and that this process does not hold
+   * (after a crash or a lease change). Runs at activation and periodically.
+   */
+  async resumeUnfinished(olderThanMs = this.deps.resumeAfterMs ?? 30_000): Promise<number> {
+    if (!this.active) return 0;
+    const unfinished = await findUnfinishedMessages(this.deps.db, {
+      channel: 'simulated',
+      changedBefore: new Date(this.clock().getTime() - olderThanMs),
+      limit: 1000,
+    });
+    let resumed = 0;
+    for (const { messageId, from } of unfinished) {
+      // Checked and read inside the sender's lane: a backlog pass may be handing it over right now.
+      await this.inLane(from, async () => {
+        if (this.inFlight.has(messageId)) return;
+        const known = await readMessageState(this.deps.store, messageStreamId(messageId));
+        const { state } = known;
+        if (state.status === 'initial' || state.direction !== 'outbound' || isTerminalStatus(state.status)) return;
+        await this.dispatchOne(toQueuedMessage(state), known);
+        resumed++;
+      });
+    }
+    if (resumed > 0) this.deps.logger.info({ resumed }, 'resumed unfinished messages');
+    return resumed;
+  }
+
+  private async drainBacklog(sender: string): Promise<void> {
+    while (this.active && this.deps.isOnline(sender)) {
+      const batch = await nextForSender(this.deps.db, sender, [], BATCH);
+      if (batch.length === 0) {
+        this.backlog.delete(sender);
+        return;
+      }
+      for (const message of batch) {
+        if (!this.active || !this.deps.isOnline(sender)) return;
+        await this.dispatchOne(message, undefined);
+        await removeFromQueue(this.deps.db, message.messageId);
+      }
+    }
+  }
+
+  private async dispatchOne(message: QueuedMessage, known: KnownStreamState | undefined): Promise<void> {
+    const outcome = await executeMessageCommand(
+      this.deps.store,
+      {
+        type: 'DispatchMessage',
+        data: { messageId: message.messageId, accountId: message.accountId, now: this.clock().toISOString(), channel: 'simulated' },
+      },
+      known,
+    );
+    const { state } = outcome;
+    if (outcome.events.some((e) => e.type === 'MessageExpired')) this.deps.onOutcome?.('expired');
+    if (state.status === 'initial' || state.direction !== 'outbound' || isTerminalStatus(state.status)) {
+      this.inFlight.delete(message.messageId);
+      return;
+    }
+    this.inFlight.set(message.messageId, { state, revision: outcome.revision });
+    if (state.status === 'dispatched') {
+      if (outcome.events.length > 0) this.deps.onOutcome?.('dispatched');
+      this.channel?.send({ messageId: message.messageId, from: message.from, to: message.to, body: message.body });
+    } else if (state.status === 'sent') {
+      // Sent before a restart: only the carrier's receipt is still owed.
+      this.channel?.awaitReceipt(message.messageId);
+    }
+  }
+
+  sent(messageId: string, providerMessageId: string): void {
+    this.report(messageId, 'sent', (ref) => ({ type: 'RecordMessageSent', data: { ...ref, providerMessageId } }));
+  }
+
+  delivered(messageId: string, dlrDate: string): void {
+    this.report(messageId, 'delivered', (ref) => ({ type: 'RecordMessageDelivered', data: { ...ref, dlrDate } }));
+  }
+
+  undelivered(messageId: string, errorCode: number, reason: string, dlrDate: string): void {
+    this.report(messageId, 'undelivered', (ref) => ({ type: 'RecordMessageUndelivered', data: { ...ref, errorCode, reason, dlrDate } }));
+  }
+
+  failed(messageId: string, errorCode: number, reason: string): void {
+    this.report(messageId, 'failed', (ref) => ({ type: 'FailMessage', data: { ...ref, errorCode, reason } }));
+  }
+
+  /** Reports of one message are recorded one after another, in the order the channel made them. */
+  private report(messageId: string, outcome: ReportOutcome, command: (ref: MessageRef) => MessageCommand): void {
+    const previous = this.reportChains.get(messageId) ?? Promise.resolve();
+    const next = previous.then(() => this.recordWithRetry(messageId, outcome, command));
+    this.reportChains.set(messageId, next);
+    void next.finally(() => {
+      if (this.reportChains.get(messageId) === next) this.reportChains.delete(messageId);
+    });
+  }
+
+  private async recordWithRetry(messageId: string, outcome: ReportOutcome, command: (ref: MessageRef) => MessageCommand): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const known = this.inFlight.get(messageId) ?? (await readMessageState(this.deps.store, messageStreamId(messageId)));
+        if (known.state.status === 'initial') throw new Error(`message ${messageId} has no stream`);
+        const result = await executeMessageCommand(
+          this.deps.store,
+          command({ messageId, accountId: known.state.accountId, now: this.clock().toISOString() }),
+          known,
+        );
+        if (result.events.length > 0) this.deps.onOutcome?.(outcome);
+        if (result.state.status !== 'initial' && isTerminalStatus(result.state.status)) this.inFlight.delete(messageId);
+        else this.inFlight.set(messageId, { state: result.state, revision: result.revision });
+        return;
+      } catch (error) {
+        // A report is a fact we must not lose: keep trying while we own the channel. If the
+        // process dies meanwhile, the sweep of the next owner resumes the message from its state.
+        if (!this.active && attempt > 3) return;
+        this.deps.logger.warn({ err: error, messageId, outcome, attempt }, 'recording a channel report failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5000)));
+      }
+    }
+  }
+
+  private inLane(sender: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.lanes.get(sender) ?? Promise.resolve();
+    const mine = previous.catch(() => undefined).then(work);
+    const settled = mine.catch(() => undefined);
+    this.lanes.set(sender, settled);
+    void settled.then(() => {
+      if (this.lanes.get(sender) === settled) this.lanes.delete(sender);
+    });
+    return mine;
+  }
+}
+
+function toQueuedMessage(state: {
+  messageId: string;
+  accountId: string;
+  from: string;
+  to: string;
+  body: string | null;
+  segments: { count: number };
+  queuedAt: string | null;
+  acceptedAt: string;
+  expiresAt: string;
+}): QueuedMessage {
+  return {
+    messageId: state.messageId,
+    accountId: state.accountId,
+    from: state.from,
+    to: state.to,
+    body: state.body ?? '',
+    segmentCount: state.segments.count,
+    queuedAt: new Date(state.queuedAt ?? state.acceptedAt),
+    expiresAt: new Date(state.expiresAt),
+  };
+}
+
+export { toQueuedMessage };

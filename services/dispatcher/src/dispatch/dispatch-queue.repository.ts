@@ -1,0 +1,62 @@
+import { sql } from 'kysely';
+import type { Db, DispatchQueueRow } from '@reach/database';
+
+/** The dispatcher's durable list of released messages not yet finished. */
+export interface QueuedMessage {
+  readonly messageId: string;
+  readonly accountId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly body: string;
+  readonly segmentCount: number;
+  readonly queuedAt: Date;
+  readonly expiresAt: Date;
+}
+
+/** Idempotent: a redelivered MessageQueued finds its row already there. */
+export async function enqueue(db: Db, m: QueuedMessage): Promise<void> {
+  await db
+    .insertInto('dispatch_queue')
+    .values({
+      message_id: m.messageId,
+      account_id: m.accountId,
+      from_number: m.from,
+      to_number: m.to,
+      body: m.body,
+      segment_count: m.segmentCount,
+      queued_at: m.queuedAt,
+      expires_at: m.expiresAt,
+    })
+    .onConflict((oc) => oc.column('message_id').doNothing())
+    .execute();
+}
+
+/** The sender's waiting messages in release order, leaving out those already handed to its phone. */
+export async function nextForSender(db: Db, from: string, exclude: readonly string[], limit: number): Promise<QueuedMessage[]> {
+  let query = db.selectFrom('dispatch_queue').selectAll().where('from_number', '=', from);
+  if (exclude.length > 0) query = query.where(sql<boolean>`message_id <> all(${sql.val(exclude)}::uuid[])`);
+  const rows = await query.orderBy('queued_at').orderBy('seq').limit(limit).execute();
+  return rows.map(toQueuedMessage);
+}
+
+export async function sendersWithWork(db: Db): Promise<string[]> {
+  const rows = await db.selectFrom('dispatch_queue').select('from_number').distinct().execute();
+  return rows.map((r) => r.from_number);
+}
+
+export async function removeFromQueue(db: Db, messageId: string): Promise<void> {
+  await db.deleteFrom('dispatch_queue').where('message_id', '=', messageId).execute();
+}
+
+function toQueuedMessage(r: DispatchQueueRow): QueuedMessage {
+  return {
+    messageId: r.message_id,
+    accountId: r.account_id,
+    from: r.from_number,
+    to: r.to_number,
+    body: r.body,
+    segmentCount: r.segment_count,
+    queuedAt: r.queued_at,
+    expiresAt: r.expires_at,
+  };
+}

@@ -1,0 +1,82 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { authenticateBearer, findSender, getBalance } from '@reach/accounts';
+import { createTestDatabase, type TestDatabase } from '@reach/testing';
+
+/** The built CLI, run the way an operator runs it: a separate process configured by env vars. */
+const root = join(__dirname, '..', '..', '..');
+const bin = join(root, 'tools', 'reachctl', 'bin', 'reachctl.js');
+let database: TestDatabase;
+
+beforeAll(async () => {
+  // Incremental: quick when dist is current, and it keeps the test honest after source edits.
+  try {
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', 'tools/reachctl'], { cwd: root, stdio: 'pipe' });
+  } catch (error) {
+    const output = (error as { stdout?: Buffer }).stdout?.toString() ?? String(error);
+    throw new Error(`cannot build reachctl (npx tsc -b tools/reachctl):\n${output}`);
+  }
+  database = await createTestDatabase();
+}, 180_000);
+
+afterAll(async () => {
+  await database?.drop();
+});
+
+function reachctl(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, ...env }, timeout: 20_000 }, (error, stdout, stderr) => {
+      // Killed by the timeout: a connection left open would keep the process alive.
+      if (error?.killed) reject(new Error(`reachctl ${args.join(' ')} did not exit within 20 s`));
+      else resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('the reachctl executable', () => {
+  it('creates an account and prints it as JSON, then exits', async () => {
+    const { code, stdout, stderr } = await reachctl(['account', 'create', '--name', 'x', '--json'], { DATABASE_URL: database.url });
+
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    const printed = JSON.parse(stdout) as { accountId: string; apiKey: string; apiUser: string };
+    expect(Object.keys(printed)).toEqual(['accountId', 'apiKey', 'apiUser']);
+    expect((await authenticateBearer(database.db, printed.apiKey))?.id).toBe(printed.accountId);
+  });
+
+  it('registers a sender id and sets and shows a balance, printing JSON', async () => {
+    const env = { DATABASE_URL: database.url };
+    const created = await reachctl(['account', 'create', '--name', 'Prepaid', '--json'], env);
+    const { accountId } = JSON.parse(created.stdout) as { accountId: string };
+
+    const sender = await reachctl(['sender', 'add', '--account', accountId, '--sender', 'Acme', '--json'], env);
+    expect(sender).toEqual({ code: 0, stdout: `${JSON.stringify({ accountId, sender: 'Acme' })}\n`, stderr: '' });
+    expect(await findSender(database.db, accountId, 'Acme')).toEqual({ accountId, sender: 'Acme' });
+
+    const set = await reachctl(['balance', 'set', '--account', accountId, '--amount', '10', '--json'], env);
+    expect(set).toEqual({ code: 0, stdout: `${JSON.stringify({ accountId, balance: 10, currency: 'usd' })}\n`, stderr: '' });
+    const show = await reachctl(['balance', 'show', '--account', accountId, '--json'], env);
+    expect(show).toEqual(set);
+    expect(await getBalance(database.db, accountId)).toEqual({ accountId, balance: 10, currency: 'usd' });
+
+    const refused = await reachctl(['sender', 'add', '--account', accountId, '--sender', '12345', '--json'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(/^reachctl: sender id "12345" must contain at least one letter \[INVALID_SENDER\]\n$/);
+  });
+
+  it('exits with code 1 and says how to fix an unreachable database', async () => {
+    const { code, stdout, stderr } = await reachctl(['account', 'create', '--name', 'x', '--json'], {
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:1/reach',
+    });
+
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^reachctl: cannot reach PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/reach \(ECONNREFUSED\): start it .* or set DATABASE_URL\n$/);
+  });
+
+  it('rejects an invalid environment before doing anything', async () => {
+    const { code, stderr } = await reachctl(['account', 'create', '--name', 'x'], { REACH_NAMESPACE: 'Not Valid' });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^reachctl: invalid configuration: REACH_NAMESPACE: /);
+  });
+});
