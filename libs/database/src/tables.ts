@@ -149,6 +149,60 @@ export interface IdempotencyKeysTable {
   completed_at: Timestamp | null;
 }
 
+export interface WebhooksTable {
+  id: string;
+  account_id: string;
+  url: string;
+  label: string;
+  events: string[];
+  signing_key: Buffer;
+  secret_prefix: string;
+  status: Generated<'active' | 'disabled'>;
+  disabled_reason: string | null;
+  created_at: DefaultedTimestamp;
+  disabled_at: Timestamp | null;
+  deleted_at: Timestamp | null;
+}
+
+export type DeliveryKind = 'status_callback' | 'webhook';
+export type DeliveryState = 'pending' | 'in_flight' | 'succeeded' | 'failed' | 'canceled';
+export type AttemptOutcome = 'succeeded' | 'retry' | 'failed' | 'endpoint_gone';
+
+export interface DeliveriesTable {
+  id: string;
+  account_id: string;
+  kind: DeliveryKind;
+  webhook_id: string | null;
+  message_id: string | null;
+  event_id: string;
+  event_type: string;
+  url: string;
+  endpoint_key: string;
+  ordering_key: string;
+  sequence: ColumnType<string, bigint | number | string | undefined, bigint | number | string>;
+  content_type: string;
+  payload: string;
+  state: DeliveryState;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp | null;
+  lease_expires_at: Timestamp | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: DefaultedTimestamp;
+  completed_at: Timestamp | null;
+}
+
+export interface DeliveryAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  started_at: Timestamp;
+  latency_ms: number | null;
+  status_code: number | null;
+  outcome: AttemptOutcome;
+  error: string | null;
+  response_excerpt: string | null;
+}
+
 export interface Database {
   events: EventsTable;
   checkpoints: CheckpointsTable;
@@ -163,6 +217,9 @@ export interface Database {
   account_balances: AccountBalancesTable;
   balance_reservations: BalanceReservationsTable;
   idempotency_keys: IdempotencyKeysTable;
+  webhooks: WebhooksTable;
+  deliveries: DeliveriesTable;
+  delivery_attempts: DeliveryAttemptsTable;
 }
 
 export type MessageRow = Selectable<MessagesTable>;
@@ -170,3 +227,7 @@ export type NewMessageRow = Insertable<MessagesTable>;
 export type AccountRow = Selectable<AccountsTable>;
 export type NumberRow = Selectable<NumbersTable>;
 export type DispatchQueueRow = Selectable<DispatchQueueTable>;
+export type WebhookRow = Selectable<WebhooksTable>;
+export type DeliveryRow = Selectable<DeliveriesTable>;
+export type NewDeliveryRow = Insertable<DeliveriesTable>;
+export type DeliveryAttemptRow = Selectable<DeliveryAttemptsTable>;

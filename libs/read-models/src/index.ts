@@ -4,3 +4,4 @@ export * from './checkpoints.repository';
 export * from './messages.projection';
 export * from './projection-runner';
 export * from './message.queries';
+export * from './reachcell-message.presenter';

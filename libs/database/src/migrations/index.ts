@@ -6,6 +6,7 @@ import * as dispatchQueue from './2026-11-22-04-dispatch-queue';
 import * as sendersAndBalances from './2026-11-22-05-senders-and-balances';
 import * as schedulerTimers from './2026-11-22-06-scheduler-timers';
 import * as idempotencyKeys from './2026-11-22-07-idempotency-keys';
+import * as webhookDeliveries from './2026-11-22-08-webhook-deliveries';
 
 /** Frozen in time: never edit a migration that has shipped; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22-05-senders-and-balances': sendersAndBalances,
   '2026-11-22-06-scheduler-timers': schedulerTimers,
   '2026-11-22-07-idempotency-keys': idempotencyKeys,
+  '2026-11-22-08-webhook-deliveries': webhookDeliveries,
 };

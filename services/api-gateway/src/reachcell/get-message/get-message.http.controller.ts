@@ -4,7 +4,7 @@ import { CurrentAccount, type AuthenticatedAccount } from '../../http/authentica
 import { MessageReader } from '../../messages/message-reader';
 import { ReachCellAuthGuard } from '../reachcell-auth.guard';
 import { ReachCellErrorFilter } from '../reachcell-error.filter';
-import { presentReachCellMessage } from '../reachcell-message.presenter';
+import { presentReachCellMessage } from '@reach/read-models';
 
 /** `GET /v1/sms/{message_id}`. */
 @Controller('v1/sms')

@@ -2,12 +2,11 @@ import { Controller, Get, Inject, Query, UseFilters, UseGuards } from '@nestjs/c
 import { internalStatusesFor } from '@reach/contracts';
 import { PLATFORM, type PlatformConnections } from '@reach/infrastructure';
 import { validateReachCellListQuery } from '@reach/message-domain';
-import { listMessages } from '@reach/read-models';
+import { listMessages, presentReachCellMessage } from '@reach/read-models';
 import { ApiError } from '../../http/api-error';
 import { CurrentAccount, type AuthenticatedAccount } from '../../http/authenticated-account';
 import { ReachCellAuthGuard } from '../reachcell-auth.guard';
 import { ReachCellErrorFilter } from '../reachcell-error.filter';
-import { presentReachCellMessage } from '../reachcell-message.presenter';
 
 const DAY_MS = 86_400_000;
 

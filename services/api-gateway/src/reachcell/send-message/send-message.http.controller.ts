@@ -11,7 +11,7 @@ import { AccountConcurrencyInterceptor } from '../../limits/account-concurrency.
 import { IdempotencyInterceptor } from '../../limits/idempotency.interceptor';
 import { ReachCellAuthGuard } from '../reachcell-auth.guard';
 import { ReachCellErrorFilter } from '../reachcell-error.filter';
-import { reachCellTime } from '../reachcell-message.presenter';
+import { reachCellTime } from '@reach/read-models';
 
 /** `POST /v1/sms/send`: 202 with `dispatched` when the sending phone is online, else `queued`. */
 @Controller('v1/sms')

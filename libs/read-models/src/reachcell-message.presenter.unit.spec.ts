@@ -1,4 +1,4 @@
-import type { MessageView } from '@reach/read-models';
+import type { MessageView } from './message-view';
 import { presentReachCellMessage, reachCellTime } from './reachcell-message.presenter';
 
 const base: MessageView = {

@@ -1,5 +1,5 @@
 import { reachCellStatusOf, type ReachCellStatus } from '@reach/contracts';
-import type { MessageView } from '@reach/read-models';
+import type { MessageView } from './message-view';
 
 /** A message as the ReachCell v1 API shows it (GET /v1/sms/{id}, list items). */
 export interface ReachCellMessage {
