@@ -115,6 +115,8 @@ async function main() {
     DATABASE_URL: dbUrl.toString(),
     NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
     REACH_NAMESPACE: `bench${suffix}`,
+    // Its own database, so a secret of its own: the callbacks service and reachctl share it.
+    REACH_API_KEY_SECRET: randomBytes(32).toString('hex'),
     LOG_LEVEL: 'warn',
     SIM_SEND_LATENCY_MS: String(settings.sendLatencyMs),
     SIM_DELIVERY_LATENCY_MS: String(settings.deliveryLatencyMs),

@@ -18,9 +18,17 @@ const SERVICES = [
 ];
 
 /**
+ * `env` (or the environment) must hold REACH_API_KEY_SECRET.
  * @param {{ env?: Record<string,string>, basePort?: number, output?: 'inherit'|'ignore'|'prefix', readyTimeoutMs?: number, onExit?: (name: string, code: number|null) => void }} options
  */
 async function startPlatform(options = {}) {
+  // The callbacks service refuses to start without it; say so before starting anything.
+  if (!(options.env?.REACH_API_KEY_SECRET || process.env.REACH_API_KEY_SECRET)) {
+    throw new Error(
+      'REACH_API_KEY_SECRET is not set: the platform secret API keys are derived from (the same one reachctl uses). ' +
+        'Pass it in the environment (generate one with `openssl rand -hex 32`); npm start keeps one in .data/api-key-secret.',
+    );
+  }
   const basePort = options.basePort ?? Number(process.env.PORT ?? 3000);
   const children = [];
   const platform = {

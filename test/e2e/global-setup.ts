@@ -17,6 +17,9 @@ export default async function globalSetup(): Promise<void> {
     DATABASE_URL: database.toString(),
     NATS_URL: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222',
     REACH_NAMESPACE: `e2e${suffix}`,
+    // A platform secret per run (API keys are derived from it): the callbacks service and the
+    // suites' reachctl (support.ts) must share it.
+    REACH_API_KEY_SECRET: randomBytes(32).toString('hex'),
     LOG_LEVEL: process.env['E2E_LOG_LEVEL'] ?? 'warn',
     SIM_SEND_LATENCY_MS: '150',
     SIM_DELIVERY_LATENCY_MS: '250',
@@ -31,5 +34,6 @@ export default async function globalSetup(): Promise<void> {
   process.env['E2E_DATABASE_URL'] = env.DATABASE_URL;
   process.env['E2E_NATS_URL'] = env.NATS_URL;
   process.env['E2E_NAMESPACE'] = env.REACH_NAMESPACE;
+  process.env['E2E_API_KEY_SECRET'] = env.REACH_API_KEY_SECRET;
   process.env['E2E_BASE_PORT_IN_USE'] = String(basePort);
 }

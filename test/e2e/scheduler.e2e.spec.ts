@@ -25,6 +25,8 @@ const env = {
   DATABASE_URL: databaseUrl,
   NATS_URL: process.env['E2E_NATS_URL'] ?? 'nats://127.0.0.1:4222',
   REACH_NAMESPACE: `e2es${suffix}`,
+  // Its own platform, so its own secret, shared by its callbacks service and its reachctl.
+  REACH_API_KEY_SECRET: randomBytes(32).toString('hex'),
   LOG_LEVEL: 'warn',
   SCHEDULE_MIN_AHEAD_SECONDS: '2',
   SIM_SEND_LATENCY_MS: '50',

@@ -16,6 +16,7 @@ export const platform = {
     DATABASE_URL: process.env['E2E_DATABASE_URL'] ?? '',
     NATS_URL: process.env['E2E_NATS_URL'] ?? '',
     REACH_NAMESPACE: process.env['E2E_NAMESPACE'] ?? '',
+    REACH_API_KEY_SECRET: process.env['E2E_API_KEY_SECRET'] ?? '',
   },
 };
 

@@ -2,7 +2,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Db } from '@reach/database';
 import { z } from 'zod';
 import { AccountsError } from './accounts.errors';
-import { apiKeyDisplayPrefix, generateApiKey, generateApiUser, hashApiKey, isApiKeyFormat, isApiUserFormat } from './api-key';
+import { apiKeyDisplayPrefix, deriveApiKey, generateApiUser, hashApiKey, isApiKeyFormat, isApiUserFormat } from './api-key';
 import { readTimestamp, timestampValue } from './timestamps';
 
 export type AccountStatus = 'active' | 'suspended';
@@ -28,6 +28,15 @@ export interface NewAccount {
   readonly monthlyAllowanceSegments: number;
   readonly overagePricePerSegmentUsd: number;
   readonly now?: Date;
+}
+
+/**
+ * How new API keys are made: derived from the platform secret (`REACH_API_KEY_SECRET`, read with
+ * `parseApiKeySecret`) and the new key's id. The callbacks service needs the same secret to
+ * re-create the keys it signs with (`signingApiKey`).
+ */
+export interface ApiKeyIssuing {
+  readonly apiKeySecret: Buffer;
 }
 
 export interface CreatedAccount {
@@ -104,7 +113,7 @@ function toAccount(row: AccountColumns): Account {
 }
 
 /** Creates the account and its first API key in one transaction; the key is returned once. */
-export async function createAccount(db: Db, input: NewAccount): Promise<CreatedAccount> {
+export async function createAccount(db: Db, input: NewAccount, issuing: ApiKeyIssuing): Promise<CreatedAccount> {
   const parsed = NewAccountInput.safeParse(input);
   if (!parsed.success) {
     throw new AccountsError('INVALID_ACCOUNT', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
@@ -125,7 +134,7 @@ export async function createAccount(db: Db, input: NewAccount): Promise<CreatedA
         created_at: timestampValue(now),
       })
       .execute();
-    const { apiKey } = await insertApiKey(trx, accountId, now);
+    const { apiKey } = await insertApiKey(trx, accountId, now, issuing.apiKeySecret);
     return { accountId, apiKey, apiUser };
   });
 }
@@ -178,11 +187,44 @@ export async function authenticateApiUser(db: Db, apiUser: string, presentedKey:
 }
 
 /** Issues an additional key (for rotation); the plaintext is returned once. */
-export async function issueApiKey(db: Db, input: { accountId: string; now?: Date }): Promise<IssuedApiKey> {
+export async function issueApiKey(db: Db, input: { accountId: string; now?: Date }, issuing: ApiKeyIssuing): Promise<IssuedApiKey> {
   return inTransaction(db, async (trx) => {
     await requireAccount(trx, input.accountId);
-    return insertApiKey(trx, input.accountId, input.now ?? new Date());
+    return insertApiKey(trx, input.accountId, input.now ?? new Date(), issuing.apiKeySecret);
   });
+}
+
+/**
+ * The key to sign the account's Reach status callbacks with (`X-Reach-Signature`): its newest
+ * key that is not revoked, re-derived from the platform secret. Null when the account has no
+ * such key (or does not exist).
+ *
+ * The derived key is used only when its hash is the stored `key_hash`: a key signed with
+ * anything else would be one the account never saw, so every callback would fail validation
+ * while looking fine from here. A different hash means the platform secret is not the one the key
+ * was created with (or the key predates derived keys): `API_KEY_SECRET_MISMATCH`.
+ */
+export async function signingApiKey(db: Db, secret: Buffer, accountId: string): Promise<string | null> {
+  if (!isUuid(accountId)) return null;
+  const row = await db
+    .selectFrom('api_keys')
+    .select(['id', 'key_hash'])
+    .where('account_id', '=', accountId)
+    .where('revoked_at', 'is', null)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!row) return null;
+  const derived = deriveApiKey(secret, row.id);
+  if (!hashesEqual(row.key_hash, hashApiKey(derived))) {
+    throw new AccountsError(
+      'API_KEY_SECRET_MISMATCH',
+      `cannot re-create API key ${row.id} of account ${accountId}: the platform secret (REACH_API_KEY_SECRET) differs from the one ` +
+        'the key was created with. Use the secret reachctl created the key with, or issue the account a new key under this one.',
+    );
+  }
+  return derived;
 }
 
 export async function listApiKeys(db: Db, accountId: string): Promise<ApiKeySummary[]> {
@@ -219,9 +261,10 @@ export async function requireAccount(db: Db, accountId: string): Promise<Account
   return account;
 }
 
-async function insertApiKey(trx: Db, accountId: string, now: Date): Promise<IssuedApiKey> {
-  const apiKey = generateApiKey();
+async function insertApiKey(trx: Db, accountId: string, now: Date, secret: Buffer): Promise<IssuedApiKey> {
+  // The id is drawn first: the key is a function of it, and only its hash is stored.
   const keyId = randomUUID();
+  const apiKey = deriveApiKey(secret, keyId);
   const keyPrefix = apiKeyDisplayPrefix(apiKey);
   await trx
     .insertInto('api_keys')

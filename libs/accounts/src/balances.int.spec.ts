@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@reach/testing';
 import { AccountsError } from './accounts.errors';
 import { createAccount } from './accounts.repository';
@@ -15,7 +15,8 @@ afterAll(async () => {
 });
 
 const terms = { monthlyAllowanceSegments: 1000, overagePricePerSegmentUsd: 0.0075 };
-const newAccount = async (name: string) => (await createAccount(database.db, { name, ...terms })).accountId;
+const issuing = { apiKeySecret: randomBytes(32) };
+const newAccount = async (name: string) => (await createAccount(database.db, { name, ...terms }, issuing)).accountId;
 
 async function expectAccountsError(promise: Promise<unknown>, code: AccountsError['code']): Promise<void> {
   await expect(promise).rejects.toBeInstanceOf(AccountsError);

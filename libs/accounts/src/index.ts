@@ -2,12 +2,14 @@ export { AccountsError, accountsErrorCodes, isAccountsError, type AccountsErrorC
 export {
   API_KEY_DISPLAY_PREFIX_LENGTH,
   API_KEY_PREFIX,
+  API_KEY_SECRET_MIN_BYTES,
   apiKeyDisplayPrefix,
-  generateApiKey,
+  deriveApiKey,
   generateApiUser,
   hashApiKey,
   isApiKeyFormat,
   isApiUserFormat,
+  parseApiKeySecret,
 } from './api-key';
 export {
   authenticateApiUser,
@@ -18,8 +20,10 @@ export {
   listApiKeys,
   requireAccount,
   revokeApiKey,
+  signingApiKey,
   type Account,
   type AccountStatus,
+  type ApiKeyIssuing,
   type ApiKeySummary,
   type BillingTerms,
   type CreatedAccount,
@@ -33,8 +37,12 @@ export {
   isChannel,
   isValidE164,
   listNumbers,
+  provisionNumber,
+  releaseNumber,
   type Channel,
   type NewNumber,
+  type NumberProvisioning,
+  type NumberRelease,
   type ProvisionedNumber,
 } from './numbers.repository';
 export { AccountDirectory, databaseAccountSource, type AccountDirectoryOptions, type AccountSource } from './account-cache';

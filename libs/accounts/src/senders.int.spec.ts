@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@reach/testing';
 import { AccountDirectory } from './account-cache';
 import { AccountsError } from './accounts.errors';
@@ -15,7 +16,8 @@ afterAll(async () => {
 });
 
 const terms = { monthlyAllowanceSegments: 1000, overagePricePerSegmentUsd: 0.0075 };
-const newAccount = async (name: string) => (await createAccount(database.db, { name, ...terms })).accountId;
+const issuing = { apiKeySecret: randomBytes(32) };
+const newAccount = async (name: string) => (await createAccount(database.db, { name, ...terms }, issuing)).accountId;
 
 async function expectAccountsError(promise: Promise<unknown>, code: AccountsError['code']): Promise<void> {
   await expect(promise).rejects.toBeInstanceOf(AccountsError);

@@ -1,4 +1,4 @@
-import { createAccount } from '@reach/accounts';
+import { createAccount, type ApiKeyIssuing } from '@reach/accounts';
 import type { Db } from '@reach/database';
 import type { Command } from 'commander';
 import type { CliContext } from './cli-context';
@@ -20,13 +20,13 @@ export interface CreateAccountResult {
   readonly apiUser: string;
 }
 
-export async function createAccountCommand(db: Db, input: CreateAccountInput, now: Date): Promise<CreateAccountResult> {
-  const created = await createAccount(db, {
-    name: input.name,
-    monthlyAllowanceSegments: input.allowanceSegments,
-    overagePricePerSegmentUsd: input.overagePriceUsd,
-    now,
-  });
+/** The key is derived from the platform secret in `issuing` (see `deriveApiKey`). */
+export async function createAccountCommand(db: Db, input: CreateAccountInput, now: Date, issuing: ApiKeyIssuing): Promise<CreateAccountResult> {
+  const created = await createAccount(
+    db,
+    { name: input.name, monthlyAllowanceSegments: input.allowanceSegments, overagePricePerSegmentUsd: input.overagePriceUsd, now },
+    issuing,
+  );
   return { accountId: created.accountId, apiKey: created.apiKey, apiUser: created.apiUser };
 }
 
@@ -41,7 +41,9 @@ export function registerAccountCommands(program: Command, context: CliContext): 
     .option('--json', 'print the result as JSON')
     .action(async (options: { name: string; allowance: number; overagePrice: number; json?: boolean }) => {
       const input = { name: options.name, allowanceSegments: options.allowance, overagePriceUsd: options.overagePrice };
-      const result = await context.withDatabase((db) => createAccountCommand(db, input, context.now()));
+      // Before the database: without the platform secret nothing is created.
+      const issuing = { apiKeySecret: context.apiKeySecret() };
+      const result = await context.withDatabase((db) => createAccountCommand(db, input, context.now(), issuing));
       report(
         context.io,
         options.json,

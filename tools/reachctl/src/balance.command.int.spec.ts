@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { getBalance } from '@reach/accounts';
 import { createTestDatabase, testUrls, type TestDatabase } from '@reach/testing';
 import { createAccountCommand } from './account.command';
 import { setBalanceCommand, showBalanceCommand } from './balance.command';
 import { main } from './main';
+
+const issuing = { apiKeySecret: randomBytes(32) };
+const apiKeySecret = { kind: 'value' as const, secret: issuing.apiKeySecret };
 
 let database: TestDatabase;
 
@@ -15,12 +19,12 @@ afterAll(async () => {
 });
 
 const now = new Date('2026-11-22T12:00:00.000Z');
-const newAccount = (name: string) => createAccountCommand(database.db, { name, allowanceSegments: 1000, overagePriceUsd: 0.0075 }, now);
+const newAccount = (name: string) => createAccountCommand(database.db, { name, allowanceSegments: 1000, overagePriceUsd: 0.0075 }, now, issuing);
 
 function run(...args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const readConfig = () => ({ databaseUrl: database.url, natsUrl: testUrls.nats, namespace: 'reach' });
+  const readConfig = () => ({ databaseUrl: database.url, natsUrl: testUrls.nats, namespace: 'reach', apiKeySecret });
   const exit = main(['node', 'reachctl', ...args], { io: { out: (line) => out.push(line), err: (line) => err.push(line) }, readConfig });
   return exit.then((code) => ({ code, out, err }));
 }

@@ -4,6 +4,7 @@ import { ensureDatabaseExists, migrateToLatest, openDatabase, type Db } from '@r
 import { connectNats, drainNats, ensureTopology, isStreamNotFound } from '@reach/messaging';
 import type { JetStreamClient, NatsConnection } from 'nats';
 import pino from 'pino';
+import { readApiKeySecret } from './api-key-secret';
 import { postgresError } from './cli-errors';
 import { loadConfig, type ReachctlConfig } from './config';
 
@@ -24,6 +25,8 @@ export interface NatsSession {
 export interface CliContext {
   readonly io: CliIo;
   config(): ReachctlConfig;
+  /** The platform secret API keys are derived from; read on first use, only by commands that issue keys. */
+  apiKeySecret(): Buffer;
   /** Creates and migrates the database if needed, runs `work`, and always closes the pool. */
   withDatabase<T>(work: (db: Db) => Promise<T>): Promise<T>;
   /** Connects to NATS (creating missing streams and buckets), runs `work`, and always drains. */
@@ -40,10 +43,12 @@ export const processIo: CliIo = {
 export function createCliContext(io: CliIo = processIo, readConfig: () => ReachctlConfig = loadConfig): CliContext {
   // Read on first use, so `reachctl --help` works even with a broken environment.
   let config: ReachctlConfig | undefined;
+  let apiKeySecret: Buffer | undefined;
   const getConfig = () => (config ??= readConfig());
   return {
     io,
     config: getConfig,
+    apiKeySecret: () => (apiKeySecret ??= readApiKeySecret(getConfig().apiKeySecret)),
     withDatabase: (work) => withDatabase(getConfig().databaseUrl, work),
     withNats: (work) => withNats(getConfig(), work),
     now: () => new Date(),

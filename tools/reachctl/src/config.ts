@@ -1,5 +1,10 @@
+import path from 'node:path';
+import { isAccountsError, parseApiKeySecret } from '@reach/accounts';
 import { Namespace } from '@reach/contracts';
 import { z } from 'zod';
+
+/** Where `npm start` (scripts/platform.cjs) keeps the platform secret it generated. */
+export const DEFAULT_API_KEY_SECRET_FILE = path.resolve(__dirname, '..', '..', '..', '.data', 'api-key-secret');
 
 /** The only place reachctl reads the environment: validated once, then frozen. */
 const ReachctlEnv = z.object({
@@ -17,13 +22,37 @@ const ReachctlEnv = z.object({
       'one or more comma-separated server URLs such as nats://127.0.0.1:4222',
     ),
   REACH_NAMESPACE: Namespace.default('reach'),
+  // Parsed here so a malformed value is reported at once; the message never repeats the value.
+  REACH_API_KEY_SECRET: z
+    .string()
+    .transform((text, ctx): Buffer => {
+      try {
+        return parseApiKeySecret(text);
+      } catch (error) {
+        if (!isAccountsError(error)) throw error;
+        ctx.addIssue({ code: 'custom', message: error.message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  REACH_API_KEY_SECRET_FILE: z.string().default(DEFAULT_API_KEY_SECRET_FILE),
 });
+
+/**
+ * Where the platform secret API keys are derived from comes from: `REACH_API_KEY_SECRET` itself,
+ * or else the file `REACH_API_KEY_SECRET_FILE` names (read only by the commands that need it, so
+ * the others work without one).
+ */
+export type ApiKeySecretSource =
+  | { readonly kind: 'value'; readonly secret: Buffer }
+  | { readonly kind: 'file'; readonly path: string; readonly explicit: boolean };
 
 export interface ReachctlConfig {
   readonly databaseUrl: string;
   readonly natsUrl: string;
   /** Subject and stream prefix of the platform reachctl talks to (`natsNames(namespace)`). */
   readonly namespace: string;
+  readonly apiKeySecret: ApiKeySecretSource;
 }
 
 export class ConfigError extends Error {
@@ -38,9 +67,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
+  const secret = parsed.data.REACH_API_KEY_SECRET;
   return Object.freeze({
     databaseUrl: parsed.data.DATABASE_URL,
     natsUrl: parsed.data.NATS_URL,
     namespace: parsed.data.REACH_NAMESPACE,
+    apiKeySecret: Object.freeze(
+      secret
+        ? { kind: 'value' as const, secret }
+        : { kind: 'file' as const, path: path.resolve(parsed.data.REACH_API_KEY_SECRET_FILE), explicit: 'REACH_API_KEY_SECRET_FILE' in present },
+    ),
   });
 }

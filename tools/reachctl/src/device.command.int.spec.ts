@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { natsNames } from '@reach/contracts';
 import { connectNats, deleteTopology, drainNats, ensureTopology, PhonePresenceStore } from '@reach/messaging';
 import { createTestDatabase, testNamespace, testUrls, type TestDatabase } from '@reach/testing';
@@ -8,6 +9,9 @@ import { CliError } from './cli-errors';
 import { setPhonePresence } from './device.command';
 import { main } from './main';
 import { addNumberCommand } from './number.command';
+
+const issuing = { apiKeySecret: randomBytes(32) };
+const apiKeySecret = { kind: 'value' as const, secret: issuing.apiKeySecret };
 
 const namespace = testNamespace();
 const names = natsNames(namespace);
@@ -21,7 +25,7 @@ beforeAll(async () => {
   nc = await connectNats({ url: testUrls.nats, name: 'reachctl-device-test', logger: pino({ level: 'silent' }) });
   await ensureTopology(nc, names);
   presence = await PhonePresenceStore.open(nc.jetstream(), names);
-  const { accountId } = await createAccountCommand(database.db, { name: 'Phones', allowanceSegments: 1000, overagePriceUsd: 0.0075 }, now);
+  const { accountId } = await createAccountCommand(database.db, { name: 'Phones', allowanceSegments: 1000, overagePriceUsd: 0.0075 }, now, issuing);
   await addNumberCommand(database.db, { accountId, number: '+14155552671', channel: 'simulated' }, now);
 });
 
@@ -36,7 +40,7 @@ afterAll(async () => {
 function run(...args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const readConfig = () => ({ databaseUrl: database.url, natsUrl: testUrls.nats, namespace });
+  const readConfig = () => ({ databaseUrl: database.url, natsUrl: testUrls.nats, namespace, apiKeySecret });
   const exit = main(['node', 'reachctl', ...args], { io: { out: (line) => out.push(line), err: (line) => err.push(line) }, readConfig });
   return exit.then((code) => ({ code, out, err }));
 }
@@ -78,7 +82,7 @@ describe('reachctl device offline / online', () => {
     const err: string[] = [];
     const code = await main(['node', 'reachctl', 'device', 'online', '--number', '+14155552671'], {
       io: { out: () => undefined, err: (line) => err.push(line) },
-      readConfig: () => ({ databaseUrl: database.url, natsUrl: 'nats://127.0.0.1:1', namespace }),
+      readConfig: () => ({ databaseUrl: database.url, natsUrl: 'nats://127.0.0.1:1', namespace, apiKeySecret }),
     });
     expect(code).toBe(1);
     expect(err).toEqual([expect.stringMatching(/^reachctl: NATS is not reachable at nats:\/\/127\.0\.0\.1:1 .*NATS_URL/)]);

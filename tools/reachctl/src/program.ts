@@ -11,7 +11,9 @@ export function buildProgram(context: CliContext): Command {
   const program = new Command('reachctl')
     .description(
       'Reach admin CLI. Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/reach), ' +
-        'NATS_URL (default nats://127.0.0.1:4222), REACH_NAMESPACE (default reach).',
+        'NATS_URL (default nats://127.0.0.1:4222), REACH_NAMESPACE (default reach), ' +
+        'REACH_API_KEY_SECRET (the platform secret API keys are derived from; the callbacks service must use the same one) ' +
+        'or REACH_API_KEY_SECRET_FILE (default .data/api-key-secret, written by npm start).',
     )
     // Settings made before .command() are inherited by every subcommand: errors are thrown
     // back to main() instead of exiting, and all output goes through the context's io.

@@ -1,12 +1,18 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { authenticateBearer, findSender, getBalance } from '@reach/accounts';
+import { authenticateBearer, findSender, getBalance, parseApiKeySecret, signingApiKey } from '@reach/accounts';
 import { createTestDatabase, type TestDatabase } from '@reach/testing';
 
 /** The built CLI, run the way an operator runs it: a separate process configured by env vars. */
 const root = join(__dirname, '..', '..', '..');
 const bin = join(root, 'tools', 'reachctl', 'bin', 'reachctl.js');
 let database: TestDatabase;
+/** The platform secret, as an operator exports it; every test that creates an account passes it. */
+const secretText = randomBytes(32).toString('hex');
+const withSecret = { REACH_API_KEY_SECRET: secretText };
 
 beforeAll(async () => {
   // Incremental: quick when dist is current, and it keeps the test honest after source edits.
@@ -35,16 +41,17 @@ function reachctl(args: string[], env: Record<string, string>): Promise<{ code: 
 
 describe('the reachctl executable', () => {
   it('creates an account and prints it as JSON, then exits', async () => {
-    const { code, stdout, stderr } = await reachctl(['account', 'create', '--name', 'x', '--json'], { DATABASE_URL: database.url });
+    const { code, stdout, stderr } = await reachctl(['account', 'create', '--name', 'x', '--json'], { DATABASE_URL: database.url, ...withSecret });
 
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     const printed = JSON.parse(stdout) as { accountId: string; apiKey: string; apiUser: string };
     expect(Object.keys(printed)).toEqual(['accountId', 'apiKey', 'apiUser']);
     expect((await authenticateBearer(database.db, printed.apiKey))?.id).toBe(printed.accountId);
+    expect(await signingApiKey(database.db, parseApiKeySecret(secretText), printed.accountId)).toBe(printed.apiKey);
   });
 
   it('registers a sender id and sets and shows a balance, printing JSON', async () => {
-    const env = { DATABASE_URL: database.url };
+    const env = { DATABASE_URL: database.url, ...withSecret };
     const created = await reachctl(['account', 'create', '--name', 'Prepaid', '--json'], env);
     const { accountId } = JSON.parse(created.stdout) as { accountId: string };
 
@@ -64,9 +71,43 @@ describe('the reachctl executable', () => {
     expect(refused.stderr).toMatch(/^reachctl: sender id "12345" must contain at least one letter \[INVALID_SENDER\]\n$/);
   });
 
+  it('reads the platform secret from REACH_API_KEY_SECRET_FILE, and says how to set one when there is none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reachctl-cli-'));
+    try {
+      const file = join(dir, 'api-key-secret');
+      writeFileSync(file, `${secretText}\n`, { mode: 0o600 });
+      const fromFile = await reachctl(['account', 'create', '--name', 'From file', '--json'], {
+        DATABASE_URL: database.url,
+        REACH_API_KEY_SECRET: '',
+        REACH_API_KEY_SECRET_FILE: file,
+      });
+      expect({ code: fromFile.code, stderr: fromFile.stderr }).toEqual({ code: 0, stderr: '' });
+      const printed = JSON.parse(fromFile.stdout) as { accountId: string; apiKey: string };
+      expect(await signingApiKey(database.db, parseApiKeySecret(secretText), printed.accountId)).toBe(printed.apiKey);
+
+      const missing = join(dir, 'missing');
+      const none = await reachctl(['account', 'create', '--name', 'No secret', '--json'], {
+        DATABASE_URL: database.url,
+        REACH_API_KEY_SECRET: '',
+        REACH_API_KEY_SECRET_FILE: missing,
+      });
+      expect(none.code).toBe(1);
+      expect(none.stdout).toBe('');
+      expect(none.stderr).toMatch(new RegExp(`^reachctl: no API key secret: REACH_API_KEY_SECRET_FILE names ${missing}, which does not exist\\. .*openssl rand -hex 32`));
+
+      const weak = await reachctl(['account', 'create', '--name', 'Weak'], { DATABASE_URL: database.url, REACH_API_KEY_SECRET: 'changeme' });
+      expect(weak.code).toBe(1);
+      expect(weak.stderr).toMatch(/^reachctl: invalid configuration: REACH_API_KEY_SECRET: the API key secret is too short/);
+      expect(weak.stderr).not.toContain('changeme');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('exits with code 1 and says how to fix an unreachable database', async () => {
     const { code, stdout, stderr } = await reachctl(['account', 'create', '--name', 'x', '--json'], {
       DATABASE_URL: 'postgres://postgres@127.0.0.1:1/reach',
+      ...withSecret,
     });
 
     expect(code).toBe(1);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { natsNames, SimulateInbound } from '@reach/contracts';
 import { connectNats, deleteTopology, drainNats, ensureTopology } from '@reach/messaging';
 import { createTestDatabase, testNamespace, testUrls, type TestDatabase } from '@reach/testing';
@@ -10,6 +10,9 @@ import { main } from './main';
 import { addNumberCommand } from './number.command';
 import { buildSimulateInbound, simulateInbound } from './simulate.command';
 
+const issuing = { apiKeySecret: randomBytes(32) };
+const apiKeySecret = { kind: 'value' as const, secret: issuing.apiKeySecret };
+
 const logger = pino({ level: 'silent' });
 const names = natsNames(testNamespace());
 const now = new Date('2026-11-22T12:00:00.000Z');
@@ -20,7 +23,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   nc = await connectNats({ url: testUrls.nats, name: 'reachctl-simulate-test', logger });
   await ensureTopology(nc, names);
-  const { accountId } = await createAccountCommand(database.db, { name: 'Inbound', allowanceSegments: 1000, overagePriceUsd: 0.0075 }, now);
+  const { accountId } = await createAccountCommand(database.db, { name: 'Inbound', allowanceSegments: 1000, overagePriceUsd: 0.0075 }, now, issuing);
   await addNumberCommand(database.db, { accountId, number: '+14155552671', channel: 'simulated' }, now);
 });
 
@@ -79,7 +82,7 @@ describe('reachctl simulate inbound', () => {
     try {
       const code = await main(['node', 'reachctl', 'simulate', 'inbound', '--from', '+14155550100', '--to', '+14155552671', '--body', 'hi there', '--json'], {
         io: { out: (line) => out.push(line), err: (line) => err.push(line) },
-        readConfig: () => ({ databaseUrl: database.url, natsUrl: testUrls.nats, namespace: freshNamespace }),
+        readConfig: () => ({ databaseUrl: database.url, natsUrl: testUrls.nats, namespace: freshNamespace, apiKeySecret }),
       });
       expect({ code, err }).toEqual({ code: 0, err: [] });
       const { messageId } = JSON.parse(out[0]!) as { messageId: string };
