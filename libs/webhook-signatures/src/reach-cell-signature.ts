@@ -29,6 +29,14 @@ export function validateReachCellSignature(
   return constantTimeEqual(reachCellDigest(secret, rawBody), Buffer.from(hex, 'hex'));
 }
 
+/**
+ * The same header from the stored signing key, SHA-256(secret), for a sender that keeps only
+ * that digest and never the secret.
+ */
+export function reachCellSignatureWithKey(signingKey: Buffer, rawBody: string | Buffer): string {
+  return PREFIX + createHmac('sha256', signingKey).update(rawBody).digest('hex');
+}
+
 function reachCellDigest(secret: string, rawBody: string | Buffer): Buffer {
   const key = createHash('sha256').update(secret, 'utf8').digest();
   return createHmac('sha256', key).update(rawBody).digest();

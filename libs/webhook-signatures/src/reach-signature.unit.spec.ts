@@ -226,3 +226,105 @@ describe('properties', () => {
     );
   });
 });
+
+// Fixed vectors whose expected values were computed outside Node, with
+// `printf '%s' "<url><name><value>…" | openssl dgst -sha1 -hmac ak_vector_key -binary | base64`
+// (cross-checked with Python's hmac). `signedString` spells the signed string out by hand, in the
+// order the scheme puts it, so the vectors do not depend on the implementation's sorting either.
+describe('X-Reach-Signature fixed vectors', () => {
+  const key = 'ak_vector_key';
+  const signedString = (...parts: string[]): Buffer => Buffer.concat(parts.map((part) => Buffer.from(part, 'utf8')));
+  const byHand = (data: Buffer): string => createHmac('sha1', Buffer.from(key, 'utf8')).update(data).digest('base64');
+
+  it.each<[string, string, Record<string, string>, Buffer, string]>([
+    [
+      'a query string and an explicit non-default port',
+      'https://example.com:8443/cb?x=1',
+      { status: 'delivered', messageId: 'msg-1' },
+      signedString('https://example.com:8443/cb?x=1', 'messageId', 'msg-1', 'status', 'delivered'),
+      'XhBXMgp6B9TkA2j742bEL7woOAc=',
+    ],
+    [
+      'a query string with several parameters',
+      'https://hooks.example.com/reach/status?tenant=acme&v=2',
+      { status: 'sent', src: '+14155552671', dest: '+14155553000' },
+      signedString('https://hooks.example.com/reach/status?tenant=acme&v=2', 'dest', '+14155553000', 'src', '+14155552671', 'status', 'sent'),
+      'Vvv/CKQlPi95J/65NSgqxUJCFfs=',
+    ],
+    [
+      'a body with é',
+      'https://example.com/cb',
+      { messageId: 'msg-2', body: 'Café crème, déjà vu' },
+      signedString('https://example.com/cb', 'body', 'Café crème, déjà vu', 'messageId', 'msg-2'),
+      '2+zpe7sA7ggqKGQkRu7S/jF1tYg=',
+    ],
+    [
+      'a body with 漢字',
+      'https://example.com/cb',
+      { messageId: 'msg-2', body: '漢字のテスト' },
+      signedString('https://example.com/cb', 'body', '漢字のテスト', 'messageId', 'msg-2'),
+      'nQL9oIyiD2VNdTwoMpfqWF+vxa4=',
+    ],
+    [
+      'a body with emoji (astral, with a skin-tone modifier)',
+      'https://example.com/cb',
+      { messageId: 'msg-2', body: '👋🏽 ok 🎉' },
+      signedString('https://example.com/cb', 'body', '👋🏽 ok 🎉', 'messageId', 'msg-2'),
+      'nQx58PP6CJ41qclsWA+0uBd5AVE=',
+    ],
+    [
+      'all of it: query, non-default port, é, 漢字 and emoji',
+      'https://example.com:8443/cb?x=1',
+      { status: 'delivered', messageId: 'msg-2', body: 'é 漢字 👋🏽' },
+      signedString('https://example.com:8443/cb?x=1', 'body', 'é 漢字 👋🏽', 'messageId', 'msg-2', 'status', 'delivered'),
+      'SI6tGHkoga9RBVG7UHU+veSzje0=',
+    ],
+  ])('%s', (_label, url, params, data, expected) => {
+    expect(byHand(data)).toBe(expected);
+    expect(reachSignature(key, url, params)).toBe(expected);
+    expect(validateReachSignature(key, expected, url, params)).toBe(true);
+  });
+
+  it('a non-default port: the port-removed form is accepted (as Twilio does), a default port is not made up', () => {
+    const params = { status: 'delivered', messageId: 'msg-1' };
+    const withoutPort = '3cC3whj8hkAmQf5p2eDNaqOuwc4=';
+    const withDefaultPort = 'hP11tDfr5Ga03ZbW5G6opAJi7Ns=';
+    expect(byHand(signedString('https://example.com/cb?x=1', 'messageId', 'msg-1', 'status', 'delivered'))).toBe(withoutPort);
+    expect(byHand(signedString('https://example.com:443/cb?x=1', 'messageId', 'msg-1', 'status', 'delivered'))).toBe(withDefaultPort);
+    // PRODUCT.md §2.4: "with the port removed" (twilio-node's removePort drops any port).
+    expect(validateReachSignature(key, withoutPort, 'https://example.com:8443/cb?x=1', params)).toBe(true);
+    expect(validateReachSignature(key, withDefaultPort, 'https://example.com:8443/cb?x=1', params)).toBe(false);
+    // A receiver that sees no port only tries the default one, never 8443.
+    expect(validateReachSignature(key, 'XhBXMgp6B9TkA2j742bEL7woOAc=', 'https://example.com/cb?x=1', params)).toBe(false);
+    expect(validateReachSignature(key, 'XhBXMgp6B9TkA2j742bEL7woOAc=', 'https://example.com:443/cb?x=1', params)).toBe(false);
+  });
+
+  describe('explicit default ports', () => {
+    const params = { messageId: 'msg-1', status: 'queued' };
+    const vectors = {
+      'https://example.com/cb?x=1': 'p1QcL+k6NZqUdhruAyKvhBm4dV8=',
+      'https://example.com:443/cb?x=1': 'I+jEsXAHeEwqC5nw0BjxfF/Ou28=',
+      'http://example.com/cb': 'L0W8sbsHB6anNpavHfili+n/6pE=',
+      'http://example.com:80/cb': 'KmcpEAQEWrsIHnCnd/Y/sam79vw=',
+    } as const;
+
+    it.each(Object.entries(vectors))('the vector for %s', (url, expected) => {
+      expect(byHand(signedString(url, 'messageId', 'msg-1', 'status', 'queued'))).toBe(expected);
+      expect(reachSignature(key, url, params)).toBe(expected);
+    });
+
+    it.each([
+      ['signed without :443, received with it', 'https://example.com/cb?x=1', 'https://example.com:443/cb?x=1'],
+      ['signed with :443, received without it', 'https://example.com:443/cb?x=1', 'https://example.com/cb?x=1'],
+      ['signed without :80, received with it', 'http://example.com/cb', 'http://example.com:80/cb'],
+      ['signed with :80, received without it', 'http://example.com:80/cb', 'http://example.com/cb'],
+    ] as const)('accepts a signature %s', (_label, signedUrl, receivedUrl) => {
+      expect(validateReachSignature(key, vectors[signedUrl], receivedUrl, params)).toBe(true);
+    });
+
+    it('does not cross schemes: :443 is not the default of http, nor :80 of https', () => {
+      expect(validateReachSignature(key, reachSignature(key, 'http://example.com:443/cb', params), 'http://example.com/cb', params)).toBe(false);
+      expect(validateReachSignature(key, reachSignature(key, 'https://example.com:80/cb?x=1', params), 'https://example.com/cb?x=1', params)).toBe(false);
+    });
+  });
+});

@@ -63,19 +63,24 @@ export interface ClaimOptions {
   readonly leaseMs: number;
   /** Lanes that are full in this worker: their deliveries stay pending for the others. */
   readonly excludeEndpoints: readonly string[];
+  /** At most this many deliveries of one lane per claim, so one busy endpoint cannot fill a batch. */
+  readonly perEndpointLimit: number;
 }
 
 /**
  * Takes up to `limit` due deliveries, oldest due first, skipping rows other workers hold and any
  * delivery whose predecessor (same ordering key, lower sequence) is still pending or in flight:
  * per message and target, deliveries go out strictly one after the other.
+ *
+ * The oldest `4 × limit` due candidates are ranked per lane and at most `perEndpointLimit` of each
+ * lane are taken, so a backlog for one endpoint never crowds the others out of a batch.
  */
 export async function claimDueDeliveries(db: Db, options: ClaimOptions): Promise<ClaimedDelivery[]> {
   const leaseUntil = new Date(options.now.getTime() + options.leaseMs);
   const excluded = options.excludeEndpoints.length > 0 ? [...options.excludeEndpoints] : [''];
   const { rows } = await sql<DeliveryRow>`
-    with due as (
-      select d.id from deliveries d
+    with candidates as (
+      select d.id, d.endpoint_key, d.next_attempt_at from deliveries d
       where d.state = 'pending'
         and d.next_attempt_at <= ${options.now}
         and d.endpoint_key <> all(${excluded}::text[])
@@ -85,8 +90,17 @@ export async function claimDueDeliveries(db: Db, options: ClaimOptions): Promise
             and earlier.sequence < d.sequence
             and earlier.state in ('pending', 'in_flight'))
       order by d.next_attempt_at
+      limit ${options.limit * 4}
+    ), ranked as (
+      select id, next_attempt_at, row_number() over (partition by endpoint_key order by next_attempt_at) as lane_rank
+      from candidates
+    ), due as (
+      select d.id from deliveries d
+      join ranked r on r.id = d.id
+      where r.lane_rank <= ${options.perEndpointLimit} and d.state = 'pending'
+      order by r.next_attempt_at
       limit ${options.limit}
-      for update skip locked
+      for update of d skip locked
     )
     update deliveries d
     set state = 'in_flight', attempts = d.attempts + 1, lease_expires_at = ${leaseUntil}
@@ -134,6 +148,31 @@ export async function reclaimAbandonedDeliveries(db: Db, now: Date): Promise<num
   return rows.length;
 }
 
+/** Hands claimed deliveries that were never attempted back to pending, as if never claimed. */
+export async function releaseUnstartedDeliveries(db: Db, claimed: readonly Pick<ClaimedDelivery, 'id' | 'attempt'>[]): Promise<void> {
+  if (claimed.length === 0) return;
+  const values = sql.join(claimed.map((c) => sql`(${c.id}::uuid, ${c.attempt}::int)`));
+  await sql`
+    update deliveries d
+    set state = 'pending', attempts = d.attempts - 1, lease_expires_at = null
+    from (values ${values}) as v(id, attempt)
+    where d.id = v.id and d.attempts = v.attempt and d.state = 'in_flight'`.execute(db);
+}
+
+/**
+ * Deletes up to `limit` deliveries that finished (succeeded, failed or canceled) before `before`,
+ * with their attempts (cascade). Returns how many went, so the caller can loop until done.
+ */
+export async function purgeFinishedDeliveries(db: Db, before: Date, limit: number): Promise<number> {
+  const { rows } = await sql<{ id: string }>`
+    delete from deliveries where id in (
+      select id from deliveries
+      where state in ('succeeded', 'failed', 'canceled') and completed_at < ${before}
+      limit ${limit})
+    returning id`.execute(db);
+  return rows.length;
+}
+
 /** The result of one attempt, to be written with its delivery's next state. */
 export interface AttemptResult {
   readonly deliveryId: string;
@@ -145,7 +184,7 @@ export interface AttemptResult {
   readonly error: string | null;
   readonly responseExcerpt: string | null;
   /** The delivery's state after this attempt. */
-  readonly nextState: Extract<DeliveryState, 'pending' | 'succeeded' | 'failed'>;
+  readonly nextState: Extract<DeliveryState, 'pending' | 'succeeded' | 'failed' | 'canceled'>;
   /** When `nextState` is pending: when to try again. */
   readonly nextAttemptAt: Date | null;
   readonly completedAt: Date | null;
