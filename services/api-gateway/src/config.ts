@@ -38,6 +38,13 @@ const GatewayEnv = z.object({
    * Retry-After. Counted per gateway process: with N replicas an account may have N × this.
    */
   ACCOUNT_CONCURRENCY_LIMIT: env.int(100, 1),
+  /**
+   * Lets `POST /v1/webhooks` register URLs on localhost or a private/reserved literal IP. Off in
+   * production: the gateway's refusal is an early, friendly one (the callbacks service re-checks
+   * every resolved address when it connects). Only for tests and self-hosted setups whose
+   * receivers live on the local network.
+   */
+  WEBHOOKS_ALLOW_PRIVATE_NETWORKS: env.bool(false),
 });
 
 export type GatewayConfig = z.infer<typeof GatewayEnv>;

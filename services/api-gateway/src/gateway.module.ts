@@ -16,9 +16,15 @@ import { ReachAuthGuard } from './reach/reach-auth.guard';
 import { ReachErrorFilter } from './reach/reach-error.filter';
 import { UnscheduleMessageHttpController } from './reach/unschedule-message/unschedule-message.http.controller';
 import { UpdateMessageHttpController } from './reach/update-message/update-message.http.controller';
+import { CreateWebhookHttpController } from './reachcell/create-webhook/create-webhook.http.controller';
+import { DeleteWebhookHttpController } from './reachcell/delete-webhook/delete-webhook.http.controller';
+import { GetDeliveryHttpController } from './reachcell/get-delivery/get-delivery.http.controller';
 import { GetMessageHttpController } from './reachcell/get-message/get-message.http.controller';
+import { ListDeliveriesHttpController } from './reachcell/list-deliveries/list-deliveries.http.controller';
 import { ListMessagesHttpController } from './reachcell/list-messages/list-messages.http.controller';
+import { ListWebhooksHttpController } from './reachcell/list-webhooks/list-webhooks.http.controller';
 import { ReachCellAuthGuard } from './reachcell/reachcell-auth.guard';
+import { RedeliverDeliveryHttpController } from './reachcell/redeliver-delivery/redeliver-delivery.http.controller';
 import { SendMessageHttpController } from './reachcell/send-message/send-message.http.controller';
 
 /** The send path asks the presence directory whether the sending phone can take a command now. */
@@ -43,6 +49,12 @@ export class GatewayModule {
         SendMessageHttpController,
         GetMessageHttpController,
         ListMessagesHttpController,
+        CreateWebhookHttpController,
+        ListWebhooksHttpController,
+        DeleteWebhookHttpController,
+        ListDeliveriesHttpController,
+        GetDeliveryHttpController,
+        RedeliverDeliveryHttpController,
         CreateMessageHttpController,
         FetchMessageHttpController,
         ListMessagesReachHttpController,

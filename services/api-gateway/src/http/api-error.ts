@@ -1,3 +1,5 @@
+import { MAX_WEBHOOKS_PER_ACCOUNT, type WebhooksError } from '@reach/webhooks';
+
 /**
  * An error meant for the client. `code` is stable; each dialect's filter maps it to its own body.
  * `reachCode` is the Reach dialect's numeric errorCode where one applies.
@@ -25,3 +27,28 @@ export const apiErrors = {
   routeNotFound: (method: string, path: string) => new ApiError(404, 'not_found', `No route ${method} ${path}`),
   payloadTooLarge: () => new ApiError(413, 'payload_too_large', 'The request body is too large'),
 };
+
+/**
+ * The webhook registry's and outbox's refusals in the ReachCell body. Another account's webhook or
+ * delivery reads exactly like an unknown one (the lib's message, which names the id, is dropped).
+ */
+export function webhooksApiError(error: WebhooksError): ApiError {
+  switch (error.code) {
+    case 'WEBHOOK_NOT_FOUND':
+      return apiErrors.notFound('Webhook');
+    case 'DELIVERY_NOT_FOUND':
+      return apiErrors.notFound('Delivery');
+    case 'DELIVERY_IN_FLIGHT':
+      return new ApiError(409, 'delivery_in_flight', 'This delivery is being attempted right now; redeliver it once the attempt has finished');
+    case 'TOO_MANY_WEBHOOKS':
+      return new ApiError(
+        422,
+        'webhook_limit_reached',
+        `This account already has the maximum of ${MAX_WEBHOOKS_PER_ACCOUNT} webhooks; delete one before adding another`,
+      );
+    default: {
+      const unreachable: never = error.code;
+      throw new Error(`unmapped webhooks error ${String(unreachable)}`);
+    }
+  }
+}

@@ -2,7 +2,8 @@ import { Catch, HttpException, Inject, type ArgumentsHost, type ExceptionFilter 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { LOGGER } from '@reach/infrastructure';
-import { ApiError, apiErrors } from '../http/api-error';
+import { WebhooksError } from '@reach/webhooks';
+import { ApiError, apiErrors, webhooksApiError } from '../http/api-error';
 
 /** Every error on a ReachCell route leaves as `{success:false, error:{code, message}}` with its HTTP status. */
 @Catch()
@@ -27,6 +28,7 @@ export class ReachCellErrorFilter implements ExceptionFilter {
 
 export function toApiError(exception: unknown, request: FastifyRequest): ApiError {
   if (exception instanceof ApiError) return exception;
+  if (exception instanceof WebhooksError) return webhooksApiError(exception);
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     if (status === 404) return apiErrors.routeNotFound(request.method, request.url.split('?')[0] ?? request.url);
