@@ -6,6 +6,6 @@ void startPlatformService({
   name: 'callbacks',
   loadConfig,
   port: (config) => config.CALLBACKS_PORT,
-  databasePoolSize: () => 4,
-  module: (platform, logger) => CallbacksModule.forRoot(platform, logger),
+  databasePoolSize: () => 8,
+  module: (platform, logger, config) => CallbacksModule.forRoot(platform, logger, config),
 });
