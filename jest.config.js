@@ -20,8 +20,13 @@ module.exports = {
   // Per-project testTimeout is ignored by jest; the e2e and int tiers need the longer one.
   testTimeout: 60000,
   projects: [
-    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{libs,services,tools}/**/*.unit.spec.ts'] },
-    { ...shared, displayName: 'int', testMatch: ['<rootDir>/{libs,services,tools}/**/*.int.spec.ts'], testTimeout: 30000 },
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{libs,services,tools,examples}/**/*.unit.spec.ts', '<rootDir>/test/{deploy,docs}/**/*.unit.spec.ts'] },
+    {
+      ...shared,
+      displayName: 'int',
+      testMatch: ['<rootDir>/{libs,services,tools,examples}/**/*.int.spec.ts', '<rootDir>/test/{deploy,docs}/**/*.int.spec.ts'],
+      testTimeout: 30000,
+    },
     {
       ...shared,
       displayName: 'e2e',
