@@ -44,18 +44,7 @@ const settings = {
   basePort: Number(process.env.BENCH_SCHED_BASE_PORT ?? 4702),
 };
 const log = (line) => process.stderr.write(`[bench:scheduler] ${line}\n`);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const round = (n, digits = 1) => (Number.isFinite(n) ? +n.toFixed(digits) : null);
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-function summary(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { count: sorted.length, p50Ms: round(percentile(sorted, 50)), p99Ms: round(percentile(sorted, 99)), maxMs: round(sorted[sorted.length - 1] ?? NaN) };
-}
+const { round, sleep, summary } = require('./bench-stats.cjs');
 
 /** kB figures from /proc/<pid>/status (Linux): resident now and its peak. */
 function memoryOf(pid) {

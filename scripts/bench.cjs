@@ -64,10 +64,7 @@ const settings = {
 };
 const log = (line) => process.stderr.write(`[bench] ${line}\n`);
 
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
+const { percentile } = require('./bench-stats.cjs');
 
 const ms = (n) => `${n.toFixed(1)} ms`;
 

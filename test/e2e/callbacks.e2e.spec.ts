@@ -1,41 +1,15 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { dropDatabase } from '@reach/testing';
+import { independentReachCellSignatureIsValid, independentReachSignatureIsValid } from '@reach/testing';
+import { exited, startOwnPlatform, type OwnPlatform } from './own-platform';
 
 /**
  * Status callbacks and webhooks as deployed: real processes on a platform of this suite's own
  * (database, NATS namespace, ports), so killing its callbacks process disturbs no other suite.
  * Receivers are real HTTP servers on 127.0.0.1 (private targets allowed for this platform), and
- * every signature is checked with the independent validators at the bottom of this file.
+ * every signature is checked with the independent validators of @reach/testing.
  */
-const root = path.resolve(__dirname, '../..');
-const basePort = Number(process.env['E2E_BASE_PORT_IN_USE'] ?? 4300) + 70;
-const suffix = randomBytes(4).toString('hex');
-const databaseUrl = (() => {
-  const url = new URL(process.env['E2E_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/reach');
-  url.pathname = `/reach_e2e_cb_${suffix}`;
-  return url.toString();
-})();
-const env = {
-  ...process.env,
-  DATABASE_URL: databaseUrl,
-  NATS_URL: process.env['E2E_NATS_URL'] ?? 'nats://127.0.0.1:4222',
-  REACH_NAMESPACE: `e2ecb${suffix}`,
-  REACH_API_KEY_SECRET: randomBytes(32).toString('hex'),
-  LOG_LEVEL: 'warn',
-  SIM_SEND_LATENCY_MS: '30',
-  SIM_DELIVERY_LATENCY_MS: '30',
-  SIM_FAILURE_RATE: '0',
-  SIM_UNDELIVERED_RATE: '0',
-  WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true',
-  CALLBACKS_TIME_SCALE: '0.001',
-  CALLBACKS_HTTP_TIMEOUT_MS: '1500',
-};
-const gatewayUrl = `http://127.0.0.1:${basePort}`;
+let own: OwnPlatform;
 
 interface Account {
   accountId: string;
@@ -84,22 +58,17 @@ class Receiver {
   }
 }
 
-async function reachctl<T>(...args: string[]): Promise<T> {
-  const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'tools/reachctl/bin/reachctl.js'), ...args, '--json'], { env });
-  return JSON.parse(stdout) as T;
-}
-
 let numberSeed = 100 + Math.floor(Math.random() * 800);
 async function newAccount(): Promise<Account> {
-  const created = await reachctl<{ accountId: string; apiKey: string; apiUser: string }>('account', 'create', '--name', 'callbacks e2e');
+  const created = await own.reachctl<{ accountId: string; apiKey: string; apiUser: string }>('account', 'create', '--name', 'callbacks e2e');
   numberSeed += 1;
   const number = `+1415666${String(numberSeed).padStart(4, '0')}`;
-  await reachctl('number', 'add', '--account', created.accountId, '--number', number);
+  await own.reachctl('number', 'add', '--account', created.accountId, '--number', number);
   return { ...created, number };
 }
 
 async function reachCreate(account: Account, params: Record<string, string>): Promise<{ messageId: string; status: string }> {
-  const response = await fetch(`${gatewayUrl}/rest/messaging/v1/create`, {
+  const response = await fetch(`${own.gatewayUrl}/rest/messaging/v1/create`, {
     method: 'POST',
     headers: { ApiUser: account.apiUser, ApiKey: account.apiKey, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
     body: new URLSearchParams({ src: account.number, dest: '+14155553000', ...params }).toString(),
@@ -109,7 +78,7 @@ async function reachCreate(account: Account, params: Record<string, string>): Pr
 }
 
 async function reachCell<T>(account: Account, method: string, route: string, json?: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${gatewayUrl}${route}`, {
+  const response = await fetch(`${own.gatewayUrl}${route}`, {
     method,
     headers: { authorization: `Bearer ${account.apiKey}`, ...(json === undefined ? {} : { 'content-type': 'application/json' }) },
     body: json === undefined ? undefined : JSON.stringify(json),
@@ -127,63 +96,27 @@ async function until<T>(probe: () => T | undefined | Promise<T | undefined>, tim
   }
 }
 
-function startCallbacks(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(root, 'services/callbacks/dist/main.js')], {
-    env: { ...env, CALLBACKS_PORT: String(port) },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 30_000;
-    const poll = async () => {
-      if (child.exitCode !== null) return reject(new Error(`callbacks exited with ${child.exitCode}`));
-      try {
-        if ((await fetch(`http://127.0.0.1:${port}/ready`)).ok) return resolve(child);
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) return reject(new Error('callbacks not ready within 30 s'));
-      setTimeout(() => void poll(), 100);
-    };
-    void poll();
-  });
-}
-
-function exited(pid: number): Promise<void> {
-  return new Promise((resolve) => {
-    const check = () => {
-      try {
-        process.kill(pid, 0);
-        setTimeout(check, 25);
-      } catch {
-        resolve();
-      }
-    };
-    check();
-  });
-}
-
 const statusesOf = (arrivals: readonly Arrival[], messageId: string) =>
   arrivals.map((a) => new URLSearchParams(a.body)).filter((p) => p.get('messageId') === messageId).map((p) => p.get('status'));
 
 describe('callbacks: signed status callbacks and webhooks, in order, surviving a kill', () => {
   const receivers: Receiver[] = [];
-  const replacements: ChildProcess[] = [];
-  let own: { children: Array<{ name: string; child: ChildProcess }>; stop(): Promise<void> };
 
   beforeAll(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { startPlatform } = require(path.join(root, 'scripts/platform-launcher.cjs'));
-    own = await startPlatform({ env, basePort, output: 'inherit' });
+    own = await startOwnPlatform('cb', 70, {
+      SIM_SEND_LATENCY_MS: '30',
+      SIM_DELIVERY_LATENCY_MS: '30',
+      SIM_FAILURE_RATE: '0',
+      SIM_UNDELIVERED_RATE: '0',
+      WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true',
+      CALLBACKS_TIME_SCALE: '0.001',
+      CALLBACKS_HTTP_TIMEOUT_MS: '1500',
+    });
   });
 
   afterAll(async () => {
-    for (const child of replacements) {
-      child.kill('SIGTERM');
-      if (child.pid) await exited(child.pid);
-    }
     await own?.stop();
     await Promise.all(receivers.map((r) => r.stop()));
-    await dropDatabase(databaseUrl);
   });
 
   const receiver = async () => {
@@ -238,8 +171,8 @@ describe('callbacks: signed status callbacks and webhooks, in order, surviving a
     const messageId = sent.body.data.message_id;
     numberSeed += 1;
     const extraNumber = `+1415666${String(numberSeed).padStart(4, '0')}`;
-    await reachctl('number', 'add', '--account', account.accountId, '--number', extraNumber);
-    await reachctl('simulate', 'inbound', '--from', '+14155559876', '--to', account.number, '--body', 'Hi from a customer');
+    await own.reachctl('number', 'add', '--account', account.accountId, '--number', extraNumber);
+    await own.reachctl('simulate', 'inbound', '--from', '+14155559876', '--to', account.number, '--body', 'Hi from a customer');
 
     const envelopes = await until(() => (hook.arrivals.length >= 4 ? hook.arrivals : undefined));
     for (const arrival of envelopes) {
@@ -270,16 +203,15 @@ describe('callbacks: signed status callbacks and webhooks, in order, surviving a
     const first = await Promise.all([1, 2, 3].map((i) => reachCreate(account, { body: `before the crash ${i}`, statusCallback: callbackUrl })));
     await until(() => (hook.arrivals.length >= 3 ? true : undefined));
 
-    const callbacks = own.children.find((c) => c.name === 'callbacks')?.child;
-    expect(callbacks?.pid).toBeGreaterThan(0);
-    callbacks!.kill('SIGKILL');
-    await exited(callbacks!.pid!);
+    const callbacks = own.child('callbacks');
+    callbacks.kill('SIGKILL');
+    await exited(callbacks.pid!);
 
     // While no callbacks process runs, more messages go through their whole lifecycle.
     const second = await Promise.all([1, 2, 3].map((i) => reachCreate(account, { body: `during the outage ${i}`, statusCallback: callbackUrl })));
     hook.release();
 
-    replacements.push(await startCallbacks(basePort + 10));
+    await own.startService('callbacks', own.basePort + 10);
     const all = [...first, ...second].map((m) => m.messageId);
     await until(() => (all.every((id) => statusesOf(hook.arrivals, id).includes('delivered')) ? true : undefined), 60_000);
 
@@ -300,21 +232,3 @@ describe('callbacks: signed status callbacks and webhooks, in order, surviving a
     expect(byId.size).toBe(all.length * 3);
   }, 90_000);
 });
-
-// --- Independent validators, written from PRODUCT.md §1 and §2 -----------------------------
-
-function independentReachSignatureIsValid(apiKey: string, signature: string, url: string, params: Record<string, string>): boolean {
-  let data = url;
-  for (const name of Object.keys(params).sort()) data += name + params[name];
-  const expected = createHmac('sha1', Buffer.from(apiKey, 'utf8')).update(Buffer.from(data, 'utf8')).digest();
-  const given = Buffer.from(signature, 'base64');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-function independentReachCellSignatureIsValid(secret: string, header: string, rawBody: string): boolean {
-  if (!header.startsWith('sha256=')) return false;
-  const key = createHash('sha256').update(Buffer.from(secret, 'utf8')).digest();
-  const expected = createHmac('sha256', key).update(Buffer.from(rawBody, 'utf8')).digest();
-  const given = Buffer.from(header.slice('sha256='.length), 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}

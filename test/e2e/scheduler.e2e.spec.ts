@@ -1,10 +1,5 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { Client } from 'pg';
-import { dropDatabase } from '@reach/testing';
 import { TO } from './support';
+import { startOwnPlatform, stopProcess, type OwnPlatform } from './own-platform';
 
 /**
  * The scheduler as deployed: real processes, on a platform of this suite's own (database, NATS
@@ -12,28 +7,6 @@ import { TO } from './support';
  * messages are scheduled while none runs, then replacements start — two at once — and every
  * message is released exactly once, at its time.
  */
-const root = path.resolve(__dirname, '../..');
-const basePort = Number(process.env['E2E_BASE_PORT_IN_USE'] ?? 4300) + 50;
-const suffix = randomBytes(4).toString('hex');
-const databaseUrl = (() => {
-  const url = new URL(process.env['E2E_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/reach');
-  url.pathname = `/reach_e2e_sched_${suffix}`;
-  return url.toString();
-})();
-const env = {
-  ...process.env,
-  DATABASE_URL: databaseUrl,
-  NATS_URL: process.env['E2E_NATS_URL'] ?? 'nats://127.0.0.1:4222',
-  REACH_NAMESPACE: `e2es${suffix}`,
-  // Its own platform, so its own secret, shared by its callbacks service and its reachctl.
-  REACH_API_KEY_SECRET: randomBytes(32).toString('hex'),
-  LOG_LEVEL: 'warn',
-  SCHEDULE_MIN_AHEAD_SECONDS: '2',
-  SIM_SEND_LATENCY_MS: '50',
-  SIM_DELIVERY_LATENCY_MS: '50',
-};
-const gatewayUrl = `http://127.0.0.1:${basePort}`;
-
 interface Account {
   accountId: string;
   apiKey: string;
@@ -41,65 +14,10 @@ interface Account {
   number: string;
 }
 
-async function reachctl<T>(...args: string[]): Promise<T> {
-  const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'tools/reachctl/bin/reachctl.js'), ...args, '--json'], { env });
-  return JSON.parse(stdout) as T;
-}
-
-async function withDatabase<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-function startScheduler(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(root, 'services/scheduler/dist/main.js')], {
-    env: { ...env, SCHEDULER_PORT: String(port) },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 30_000;
-    const poll = async () => {
-      if (child.exitCode !== null) return reject(new Error(`scheduler exited with ${child.exitCode}`));
-      try {
-        if ((await fetch(`http://127.0.0.1:${port}/ready`)).ok) return resolve(child);
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) return reject(new Error('scheduler not ready within 30 s'));
-      setTimeout(() => void poll(), 100);
-    };
-    void poll();
-  });
-}
-
-function stop(child: ChildProcess | number): Promise<void> {
-  const pid = typeof child === 'number' ? child : child.pid;
-  if (!pid) return Promise.resolve();
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return Promise.resolve();
-  }
-  return new Promise((resolve) => {
-    const check = () => {
-      try {
-        process.kill(pid, 0);
-        setTimeout(check, 50);
-      } catch {
-        resolve();
-      }
-    };
-    check();
-  });
-}
+let own: OwnPlatform;
 
 async function scheduleReach(account: Account, body: string, at: Date): Promise<{ status: number; body: { messageId: string; status: string } }> {
-  const response = await fetch(`${gatewayUrl}/rest/messaging/v1/create`, {
+  const response = await fetch(`${own.gatewayUrl}/rest/messaging/v1/create`, {
     method: 'POST',
     headers: { ApiUser: account.apiUser, ApiKey: account.apiKey, 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ src: account.number, dest: TO, body, scheduledTime: at.toISOString() }).toString(),
@@ -108,28 +26,23 @@ async function scheduleReach(account: Account, body: string, at: Date): Promise<
 }
 
 describe('scheduler: restart with timers pending, two replicas releasing once', () => {
-  const started: ChildProcess[] = [];
-  let own: { children: Array<{ name: string; child: ChildProcess }>; stop(): Promise<void> };
-
   beforeAll(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { startPlatform } = require(path.join(root, 'scripts/platform-launcher.cjs'));
-    own = await startPlatform({ env, basePort, output: 'inherit' });
+    own = await startOwnPlatform('sched', 50, {
+      SCHEDULE_MIN_AHEAD_SECONDS: '2',
+      SIM_SEND_LATENCY_MS: '50',
+      SIM_DELIVERY_LATENCY_MS: '50',
+    });
   });
 
   afterAll(async () => {
-    await Promise.all(started.map((child) => stop(child)));
     await own?.stop();
-    await dropDatabase(databaseUrl);
   });
 
   it('releases every message exactly once, at its time, after a restart with two replicas', async () => {
-    const created = await reachctl<{ accountId: string; apiKey: string; apiUser: string }>('account', 'create', '--name', 'scheduler e2e');
+    const created = await own.reachctl<{ accountId: string; apiKey: string; apiUser: string }>('account', 'create', '--name', 'scheduler e2e');
     const account: Account = { ...created, number: '+14155550142' };
-    await reachctl('number', 'add', '--account', account.accountId, '--number', account.number);
-    const platformScheduler = own.children.find((c) => c.name === 'scheduler')?.child;
-    expect(platformScheduler?.pid).toBeGreaterThan(0);
-    await stop(platformScheduler!);
+    await own.reachctl('number', 'add', '--account', account.accountId, '--number', account.number);
+    await stopProcess(own.child('scheduler'));
 
     // While no scheduler runs: 30 messages due in 3 seconds.
     const due = new Date(Date.now() + 3_000);
@@ -142,7 +55,7 @@ describe('scheduler: restart with timers pending, two replicas releasing once', 
     }
     const streams = ids.map((id) => `message-${id}`);
     const releases = () =>
-      withDatabase(async (db) => {
+      own.withDatabase(async (db) => {
         const result = await db.query<{ stream_id: string; n: string; first_at: Date }>(
           `select stream_id, count(*) as n, min(created_at) as first_at from events
            where type = 'MessageQueued' and stream_id = any($1) group by stream_id`,
@@ -156,7 +69,7 @@ describe('scheduler: restart with timers pending, two replicas releasing once', 
     expect(await releases()).toEqual([]);
 
     // Two replicas start at once and find the overdue timers.
-    started.push(...(await Promise.all([startScheduler(basePort + 20), startScheduler(basePort + 21)])));
+    await Promise.all([own.startService('scheduler', own.basePort + 20), own.startService('scheduler', own.basePort + 21)]);
     const deadline = Date.now() + 15_000;
     let rows = await releases();
     while (rows.length < ids.length && Date.now() < deadline) {
@@ -176,7 +89,7 @@ describe('scheduler: restart with timers pending, two replicas releasing once', 
     const moreDeadline = Date.now() + 15_000;
     while (released.length < more.length && Date.now() < moreDeadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      released = await withDatabase(async (db) =>
+      released = await own.withDatabase(async (db) =>
         (
           await db.query<{ n: string; first_at: Date }>(
             `select count(*) as n, min(created_at) as first_at from events where type = 'MessageQueued' and stream_id = any($1) group by stream_id`,

@@ -1,9 +1,15 @@
-import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createSafeDispatcher, type SafeDispatcher } from '@reach/outbound-http';
-import { createTestDatabase, eventually, type TestDatabase } from '@reach/testing';
+import {
+  createTestDatabase,
+  eventually,
+  independentReachCellSignatureIsValid,
+  independentReachSignatureIsValid,
+  type TestDatabase,
+} from '@reach/testing';
 import {
   claimDueDeliveries,
   createWebhook,
@@ -17,8 +23,8 @@ import { SigningKeys } from './signing-keys';
 
 /*
  * The delivery worker against real PostgreSQL and real HTTP receivers on 127.0.0.1. Signatures
- * are checked with the independent implementations at the bottom of this file, written from
- * PRODUCT.md and sharing no code with @reach/webhook-signatures.
+ * are checked with the independent validators of @reach/testing, written from PRODUCT.md and
+ * sharing no code with @reach/webhook-signatures.
  */
 
 const API_KEY = 'ak_TestKeyForSignatures0123456789abcdefABCD';
@@ -401,31 +407,3 @@ describe('delivery worker', () => {
     expect(receiver.requests.map((r) => r.headers['x-reach-delivery-id'])).toEqual([planned.id]);
   }, 20_000);
 });
-
-// --- Independent validators, written from PRODUCT.md §1 and §2 -----------------------------
-
-/** Twilio-style: base64 HMAC-SHA1 over URL + name+value pairs sorted by name; port variants accepted. */
-function independentReachSignatureIsValid(apiKey: string, signature: string, url: string, params: Record<string, string>): boolean {
-  const names = Object.keys(params).sort();
-  const candidates = new Set([url]);
-  const parsed = new URL(url);
-  const defaultPort = parsed.protocol === 'https:' ? '443' : '80';
-  if (parsed.port === '') candidates.add(url.replace(parsed.host, `${parsed.hostname}:${defaultPort}`));
-  else if (parsed.port === defaultPort) candidates.add(url.replace(`:${defaultPort}`, ''));
-  for (const candidate of candidates) {
-    let data = candidate;
-    for (const name of names) data += name + params[name];
-    const expected = createHmac('sha1', Buffer.from(apiKey, 'utf8')).update(Buffer.from(data, 'utf8')).digest();
-    const given = Buffer.from(signature, 'base64');
-    if (given.length === expected.length && timingSafeEqual(given, expected)) return true;
-  }
-  return false;
-}
-
-function independentReachCellSignatureIsValid(secret: string, header: string, rawBody: string): boolean {
-  if (!header.startsWith('sha256=')) return false;
-  const key = createHash('sha256').update(Buffer.from(secret, 'utf8')).digest();
-  const expected = createHmac('sha256', key).update(Buffer.from(rawBody, 'utf8')).digest();
-  const given = Buffer.from(header.slice('sha256='.length), 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
