@@ -12,6 +12,8 @@ export interface PlatformSettings {
   readonly natsUrl: string;
   readonly eventStoreUrl: string | null;
   readonly namespace: string;
+  /** JetStream stream replicas (NATS_STREAM_REPLICAS); 1 when absent. */
+  readonly streamReplicas?: number;
   readonly databasePoolSize?: number;
 }
 
@@ -72,7 +74,7 @@ export async function openPlatformConnections(settings: PlatformSettings, logger
       );
     }
     const names = natsNames(settings.namespace);
-    await ensureTopology(nc, names);
+    await ensureTopology(nc, names, { replicas: settings.streamReplicas ?? 1 });
     const js = nc.jetstream();
     return {
       database,

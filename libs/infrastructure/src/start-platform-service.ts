@@ -10,6 +10,7 @@ export interface PlatformServiceConfig {
   readonly EVENTSTORE_URL: string | null;
   readonly REACH_NAMESPACE: string;
   readonly LOG_LEVEL: string;
+  readonly NATS_STREAM_REPLICAS: number;
 }
 
 export interface PlatformServiceOptions<C extends PlatformServiceConfig> {
@@ -46,6 +47,7 @@ export async function startPlatformService<C extends PlatformServiceConfig>(opti
         natsUrl: config.NATS_URL,
         eventStoreUrl: config.EVENTSTORE_URL,
         namespace: config.REACH_NAMESPACE,
+        streamReplicas: config.NATS_STREAM_REPLICAS,
         ...(options.databasePoolSize && { databasePoolSize: options.databasePoolSize(config) }),
       },
       logger,

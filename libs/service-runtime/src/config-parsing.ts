@@ -54,4 +54,10 @@ export const commonEnv = {
   EVENTSTORE_URL: env.optionalUrl(),
   REACH_NAMESPACE: env.namespace(),
   LOG_LEVEL: env.logLevel(),
+  /**
+   * Replicas of each JetStream stream and of the presence bucket: 1 for a single NATS server,
+   * 3 on a three-node cluster so a stream survives losing a node. Every service and `reachctl
+   * migrate` must agree, or each start would set the streams back to its own value.
+   */
+  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 };

@@ -22,6 +22,8 @@ const ReachctlEnv = z.object({
       'one or more comma-separated server URLs such as nats://127.0.0.1:4222',
     ),
   REACH_NAMESPACE: Namespace.default('reach'),
+  /** JetStream stream replicas, as the services read it: `migrate` must set what they expect. */
+  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   // Parsed here so a malformed value is reported at once; the message never repeats the value.
   REACH_API_KEY_SECRET: z
     .string()
@@ -52,6 +54,8 @@ export interface ReachctlConfig {
   readonly natsUrl: string;
   /** Subject and stream prefix of the platform reachctl talks to (`natsNames(namespace)`). */
   readonly namespace: string;
+  /** JetStream stream replicas (`NATS_STREAM_REPLICAS`); 1 when absent. */
+  readonly streamReplicas?: number;
   readonly apiKeySecret: ApiKeySecretSource;
 }
 
@@ -72,6 +76,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     databaseUrl: parsed.data.DATABASE_URL,
     natsUrl: parsed.data.NATS_URL,
     namespace: parsed.data.REACH_NAMESPACE,
+    streamReplicas: parsed.data.NATS_STREAM_REPLICAS,
     apiKeySecret: Object.freeze(
       secret
         ? { kind: 'value' as const, secret }

@@ -8,6 +8,7 @@ describe('loadConfig', () => {
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/reach',
       natsUrl: 'nats://127.0.0.1:4222',
       namespace: 'reach',
+      streamReplicas: 1,
       apiKeySecret: { kind: 'file', path: DEFAULT_API_KEY_SECRET_FILE, explicit: false },
     });
   });
@@ -24,9 +25,16 @@ describe('loadConfig', () => {
       databaseUrl: 'postgresql://reach:pw@db:5432/reach_prod',
       natsUrl: 'nats://a:4222, nats://b:4222',
       namespace: 'reach',
+      streamReplicas: 1,
       apiKeySecret: { kind: 'file', path: DEFAULT_API_KEY_SECRET_FILE, explicit: false },
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads NATS_STREAM_REPLICAS as the services do, from 1 to 5', () => {
+    expect(loadConfig({ NATS_STREAM_REPLICAS: '3' }).streamReplicas).toBe(3);
+    expect(() => loadConfig({ NATS_STREAM_REPLICAS: '0' })).toThrow(/NATS_STREAM_REPLICAS/);
+    expect(() => loadConfig({ NATS_STREAM_REPLICAS: 'three' })).toThrow(/NATS_STREAM_REPLICAS/);
   });
 
   it('looks for the API key secret in .data/api-key-secret at the repository root, where npm start writes it', () => {

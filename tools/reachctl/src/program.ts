@@ -3,6 +3,7 @@ import { registerAccountCommands } from './account.command';
 import { registerBalanceCommands } from './balance.command';
 import type { CliContext } from './cli-context';
 import { registerDeviceCommands } from './device.command';
+import { registerMigrateCommand } from './migrate.command';
 import { registerNumberCommands } from './number.command';
 import { registerSenderCommands } from './sender.command';
 import { registerSimulateCommands } from './simulate.command';
@@ -29,5 +30,6 @@ export function buildProgram(context: CliContext): Command {
   registerBalanceCommands(program, context);
   registerDeviceCommands(program, context);
   registerSimulateCommands(program, context);
+  registerMigrateCommand(program, context);
   return program;
 }
