@@ -39,6 +39,24 @@ export default tseslint.config(
     rules: { 'no-restricted-properties': 'off' },
   },
   {
+    // Examples show what a subscriber outside the platform can do with the published contracts
+    // alone: nothing of ours but @reach/contracts. (Not nx projects, so no tags; their tests may
+    // use the platform's libs to set the scene.)
+    files: ['examples/**/*.ts'],
+    ignores: ['examples/**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@reach/*', '!@reach/contracts'], message: 'Examples use nothing of ours but @reach/contracts.' },
+            { group: ['**/libs/**', '**/services/**', '**/tools/**'], message: 'Examples use nothing of ours but @reach/contracts.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Migrations are frozen in time against an untyped Kysely, by design.
     files: ['libs/database/src/migrations/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

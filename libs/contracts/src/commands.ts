@@ -12,7 +12,10 @@ export const SimulateInbound = z.object({
   to: e164,
   body: z.string().min(1).max(1600),
   issuedAt: z.iso.datetime({ offset: true }),
-});
+}).describe(
+  'Deliver an inbound SMS to the simulated phone holding `to` (reachctl simulate inbound). Consumed by dispatcher, ' +
+    'which records it as MessageReceived.',
+);
 export type SimulateInbound = z.infer<typeof SimulateInbound>;
 
 /** What a number's phone presence entry holds (presence KV bucket). */
