@@ -1,4 +1,4 @@
-import { Controller, Get, Header, HttpCode, HttpException, HttpStatus, Injectable, Module, type DynamicModule } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, HttpStatus, Injectable, Module, Res, type DynamicModule } from '@nestjs/common';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
 export interface ReadinessCheck {
@@ -70,10 +70,19 @@ export class HealthController {
     return { status: 'ok' };
   }
 
+  /**
+   * Readiness: 200 with every check `ok`, else 503 with what failed. The 503 is set on the reply,
+   * not thrown, so no API error filter can turn the per-check report into a dialect's error body.
+   */
   @Get('ready')
-  async ready(): Promise<{ status: 'ready'; checks: Record<string, string> }> {
+  async ready(
+    @Res({ passthrough: true }) reply: { status(code: number): unknown },
+  ): Promise<{ status: 'ready' | 'not_ready'; checks: Record<string, string> }> {
     const report = await this.readiness.report();
-    if (!report.ready) throw new HttpException({ status: 'not_ready', checks: report.checks }, HttpStatus.SERVICE_UNAVAILABLE);
+    if (!report.ready) {
+      reply.status(HttpStatus.SERVICE_UNAVAILABLE);
+      return { status: 'not_ready', checks: report.checks };
+    }
     return { status: 'ready', checks: report.checks };
   }
 
