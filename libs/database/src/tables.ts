@@ -190,6 +190,10 @@ export interface DeliveriesTable {
   last_error: string | null;
   created_at: DefaultedTimestamp;
   completed_at: Timestamp | null;
+  /** W3C traceparent of the span that planned the delivery; its attempts are its children. */
+  trace_parent: string | null;
+  /** Correlation id of the request the message came from, for the attempts' log lines. */
+  correlation_id: string | null;
 }
 
 export interface DeliveryAttemptsTable {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MessageEvent, messageStreamId, type MessageCommand } from '@reach/contracts';
 import { WrongExpectedRevisionError, type EventStore } from '@reach/event-store';
 import { decide, evolve, initialState, type MessageState } from '@reach/message-domain';
+import { messageEventMetadata } from './message-event-metadata';
 
 export interface CommandOutcome {
   readonly events: readonly MessageEvent[];
@@ -33,14 +34,10 @@ export async function executeMessageCommand(
     const events = decide(command, current.state);
     if (events.length === 0) return { events, state: current.state, revision: current.revision };
     try {
+      const metadata = { ...messageEventMetadata(command.data), command: command.type, occurredAt: command.data.now };
       const result = await store.appendToStream(
         streamId,
-        events.map((e) => ({
-          eventId: randomUUID(),
-          type: e.type,
-          data: e.data,
-          metadata: { correlationId: command.data.messageId, command: command.type, occurredAt: command.data.now },
-        })),
+        events.map((e) => ({ eventId: randomUUID(), type: e.type, data: e.data, metadata })),
         { expectedRevision: current.revision },
       );
       return { events, state: events.reduce(evolve, current.state), revision: result.nextExpectedRevision };

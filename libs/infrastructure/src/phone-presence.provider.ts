@@ -37,6 +37,11 @@ export class PhonePresenceDirectory implements OnModuleInit, BeforeApplicationSh
     return this.cache?.isOnline(e164, true) ?? true;
   }
 
+  /** Numbers whose phone is recorded offline (none before the directory is loaded). */
+  offlineNumbers(): string[] {
+    return this.cache?.offlineNumbers() ?? [];
+  }
+
   onChange(listener: (change: PresenceChange) => void): () => void {
     if (!this.cache) throw new Error('presence directory used before it was loaded');
     return this.cache.onChange(listener);

@@ -1,6 +1,8 @@
 import type { JetStreamClient, PubAck } from 'nats';
 import type { z } from 'zod';
 import { SimulateInbound, type CommandName, type NatsNames } from '@reach/contracts';
+import { SpanKind, currentLogFields, inSpan } from '@reach/telemetry';
+import { messageHeaders, messagingAttributes } from './message-trace';
 
 /** The payload schema of every command on the commands stream. */
 export const commandSchemas = {
@@ -26,10 +28,16 @@ export async function publishCommand<C extends CommandName>(
   if (parsed.commandId !== commandId) {
     throw new Error(`${command}: payload commandId ${parsed.commandId} differs from the publish's commandId ${commandId}`);
   }
-  return js.publish(names.commandSubject(command), encoder.encode(JSON.stringify(parsed)), {
-    msgID: commandId,
-    expect: { streamName: names.commandsStream },
-  });
+  const subject = names.commandSubject(command);
+  // A PRODUCER span under the caller's context; its trace context and log fields ride in the headers.
+  const attributes = messagingAttributes('send', subject, { 'messaging.message.id': commandId });
+  return inSpan(`publish ${subject}`, { kind: SpanKind.PRODUCER, attributes }, () =>
+    js.publish(subject, encoder.encode(JSON.stringify(parsed)), {
+      msgID: commandId,
+      expect: { streamName: names.commandsStream },
+      headers: messageHeaders(currentLogFields()),
+    }),
+  );
 }
 
 /** Parses a command read back from the commands stream; throws (a poison message) when invalid. */

@@ -13,7 +13,9 @@ import {
 } from 'nats';
 import type { Logger } from 'pino';
 import type { NatsNames } from '@reach/contracts';
+import { SpanKind, SpanStatusCode, inSpan, runWithLogFields, type Span } from '@reach/telemetry';
 import { publishDeadLetter } from './dead-letter';
+import { consumedMessageContext, messagingAttributes } from './message-trace';
 import { isAlreadyExists, isConsumerNotFound } from './nats-errors';
 import { defaultRedeliveryBackoffMs, redeliveryDelayMs, restartDelayMs } from './retry-backoff';
 
@@ -310,8 +312,25 @@ class ConsumeLoop {
     });
   }
 
+  /**
+   * Each delivery is handled inside a CONSUMER span whose parent is the publisher's context
+   * (NATS headers, else the event's metadata), with the message's log fields bound: whatever the
+   * handler appends or logs carries the same trace and correlation id onward.
+   */
+  private process(msg: JsMsg): Promise<void> {
+    const { parent, fields } = consumedMessageContext(msg.headers, () => msg.json());
+    const attributes = messagingAttributes('process', msg.subject, {
+      'messaging.consumer.group.name': this.settings.durable,
+      'messaging.nats.delivery_count': msg.info.redeliveryCount,
+      'messaging.nats.stream_sequence': msg.info.streamSequence,
+    });
+    return runWithLogFields(fields, () =>
+      inSpan(`process ${msg.subject}`, { kind: SpanKind.CONSUMER, parent, attributes }, (span) => this.handle(msg, span)),
+    );
+  }
+
   /** Never rejects: every failure ends in a logged ack, nak or term. */
-  private async process(msg: JsMsg): Promise<void> {
+  private async handle(msg: JsMsg, span: Span): Promise<void> {
     const { handler, maxDeliveries, backoffMs, logger } = this.settings;
     const deliveryCount = msg.info.redeliveryCount;
     const where = { subject: msg.subject, streamSequence: msg.info.streamSequence, deliveryCount };
@@ -327,6 +346,9 @@ class ConsumeLoop {
         logger.warn({ ...where, err: error }, 'handler threw; retrying');
         outcome = { kind: 'retry', reason: `handler threw: ${errorText(error)}` };
       }
+      span.setAttribute('reach.handler.outcome', outcome.kind);
+      if (outcome.kind !== 'ack') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.reason });
+      logger.debug({ ...where, outcome: outcome.kind }, 'message handled');
       switch (outcome.kind) {
         case 'ack':
           this.settle(msg, 'ack', () => msg.ack());

@@ -1,6 +1,9 @@
 import type { JetStreamClient, PubAck } from 'nats';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { NatsNames } from '@reach/contracts';
+import { SpanKind, contextFromTraceHeaders, inSpan, runWithLogFields } from '@reach/telemetry';
+import { logFieldsOfEvent, messageHeaders, messagingAttributes } from './message-trace';
 
 /**
  * The wire payload of one store event relayed to JetStream, on subject
@@ -25,13 +28,31 @@ const encoder = new TextEncoder();
 /**
  * Publishes one relayed event. At-least-once: a republish of the same event within the events
  * stream's duplicate window is stored once and acked with `duplicate: true`.
+ *
+ * Each publish is a PRODUCER span whose parent is the trace context the event was appended in
+ * (its metadata's `traceparent`); the span's context and the event's correlation id, message and
+ * account travel in the NATS headers (message-trace.ts), where consumers pick them up.
  */
-export async function publishEvent(js: JetStreamClient, names: NatsNames, event: RelayedEvent): Promise<PubAck> {
+export async function publishEvent(js: JetStreamClient, names: NatsNames, event: RelayedEvent, logger?: Logger): Promise<PubAck> {
   const parsed = RelayedEvent.parse(event);
-  return js.publish(names.eventSubject(parsed.type), encoder.encode(JSON.stringify(parsed)), {
-    msgID: parsed.eventId,
-    expect: { streamName: names.eventsStream },
+  const subject = names.eventSubject(parsed.type);
+  const fields = logFieldsOfEvent(parsed);
+  const attributes = messagingAttributes('send', subject, {
+    'messaging.message.id': parsed.eventId,
+    'reach.event.type': parsed.type,
+    'reach.stream.id': parsed.streamId,
   });
+  return runWithLogFields(fields, () =>
+    inSpan(`publish ${subject}`, { kind: SpanKind.PRODUCER, parent: contextFromTraceHeaders(parsed.metadata), attributes }, async () => {
+      const ack = await js.publish(subject, encoder.encode(JSON.stringify(parsed)), {
+        msgID: parsed.eventId,
+        expect: { streamName: names.eventsStream },
+        headers: messageHeaders(fields),
+      });
+      logger?.debug({ eventId: parsed.eventId, type: parsed.type, seq: ack.seq, duplicate: ack.duplicate }, 'event relayed');
+      return ack;
+    }),
+  );
 }
 
 /**
@@ -40,8 +61,8 @@ export async function publishEvent(js: JetStreamClient, names: NatsNames, event:
  * the caller can republish the whole batch (the ones that did land are deduplicated) and must
  * not advance its checkpoint.
  */
-export async function publishEvents(js: JetStreamClient, names: NatsNames, events: readonly RelayedEvent[]): Promise<PubAck[]> {
-  const results = await Promise.allSettled(events.map((event) => publishEvent(js, names, event)));
+export async function publishEvents(js: JetStreamClient, names: NatsNames, events: readonly RelayedEvent[], logger?: Logger): Promise<PubAck[]> {
+  const results = await Promise.allSettled(events.map((event) => publishEvent(js, names, event, logger)));
   const acks: PubAck[] = [];
   const failures: { eventId: string; reason: unknown }[] = [];
   results.forEach((result, index) => {

@@ -5,5 +5,6 @@ export * from './event-publisher';
 export * from './command-bus';
 export * from './dead-letter';
 export * from './durable-consumer';
+export * from './message-trace';
 export * from './retry-backoff';
 export * from './phone-presence';

@@ -70,6 +70,7 @@ describe('phone presence', () => {
     await eventually(async () => (cache.isOnline('+14155550101') && !cache.isOnline('+14155550103') ? true : undefined));
     expect(changes.at(-1)).toMatchObject({ e164: '+14155550103', presence: { online: false } });
     expect(cache.get('+14155550101')).toEqual({ online: true, changedAt: new Date(now.getTime() + 1_000).toISOString() });
+    expect(cache.offlineNumbers().sort()).toEqual(['+14155550102', '+14155550103']);
 
     await store.delete('+14155550102');
     await eventually(async () => (cache.isOnline('+14155550102') ? true : undefined));

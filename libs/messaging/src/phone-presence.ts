@@ -155,6 +155,12 @@ export class PresenceCache {
     return this.entries.get(presenceKey(e164)) ?? null;
   }
 
+  /** Numbers (E.164) whose phone is recorded offline; every other number counts as online. */
+  offlineNumbers(): string[] {
+    if (!this.started) throw new Error('presence cache read before start() resolved');
+    return [...this.entries].filter(([, presence]) => !presence.online).map(([key]) => `+${key}`);
+  }
+
   /** Called for every change the cache applies (during start, for every current entry too). */
   onChange(listener: PresenceListener): () => void {
     this.listeners.add(listener);

@@ -5,3 +5,5 @@ export * from './messages.projection';
 export * from './projection-runner';
 export * from './message.queries';
 export * from './reachcell-message.presenter';
+export * from './message-timings';
+export * from './log-lag';

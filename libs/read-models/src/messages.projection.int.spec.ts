@@ -120,7 +120,7 @@ async function readLog(mustInclude: readonly RecordedEvent[]): Promise<RecordedE
 }
 
 async function project(batch: readonly RecordedEvent[]): Promise<number> {
-  return database.db.transaction().execute((trx) => projectMessages(trx, batch));
+  return (await database.db.transaction().execute((trx) => projectMessages(trx, batch))).applied;
 }
 
 async function messageRow(messageId: string) {
@@ -299,6 +299,57 @@ describe('projectMessages', () => {
     expect((await messageRow(dispatched.messageId))?.cost_usd).toBeNull();
     expect((await messageRow(delivered.messageId))?.cost_usd).toBe('1.000000');
     expect(await usage(accountId)).toEqual([{ month: '2026-06', segments: '2' }]);
+  });
+});
+
+describe('projectMessages timings', () => {
+  const projectBatch = (batch: readonly RecordedEvent[]) => database.db.transaction().execute((trx) => projectMessages(trx, batch));
+
+  it('reports the lifecycle timings of the events it applies, once: a replay or an old batch reports none', async () => {
+    const { events } = await sendMessage({ accountId: randomUUID() });
+    expect(events.map((e) => e.type)).toEqual(['MessageAccepted', 'MessageQueued', 'MessageDispatched', 'MessageSent', 'MessageDelivered']);
+
+    const first = await projectBatch(events.slice(0, 3));
+    // The whole stream again: its first three events are at or below the row's revision.
+    const second = await projectBatch(events);
+    const replay = await projectBatch(events);
+
+    expect(first.timings).toEqual([
+      { kind: 'transition', from: 'accepted', to: 'queued', seconds: 0 },
+      { kind: 'transition', from: 'queued', to: 'dispatched', seconds: 1 },
+    ]);
+    expect(second.timings).toEqual([
+      { kind: 'transition', from: 'dispatched', to: 'sent', seconds: 1 },
+      { kind: 'transition', from: 'sent', to: 'delivered', seconds: 1 },
+      { kind: 'end_to_end', seconds: 3 },
+    ]);
+    expect(replay).toEqual({ applied: 0, timings: [] });
+  });
+
+  it('hands a committed batch\'s result to onCommitted', async () => {
+    const name = `messages-timings-${uniqueSuffix()}`;
+    const { messageId, events } = await sendMessage({ accountId: randomUUID() });
+    await readLog(events);
+    const ends: number[] = [];
+    const running = new ProjectionRunner({
+      name,
+      store,
+      db: database.db,
+      pool: database.pool,
+      logger: silent,
+      project: projectMessages,
+      onCommitted: (_position, _count, projected) => {
+        for (const t of projected.timings) if (t.kind === 'end_to_end') ends.push(t.seconds);
+      },
+    });
+    try {
+      running.start();
+      await eventually(async () => ((await messageRow(messageId))?.status === 'delivered' ? true : undefined));
+    } finally {
+      await running.stop();
+    }
+    // The runner folds the whole log from START: this message's 3 s are among what it reported.
+    expect(ends).toContain(3);
   });
 });
 

@@ -4,11 +4,22 @@ import type { RecordedEvent } from '@reach/event-store';
 import { overageCost } from '@reach/message-domain';
 import { asMessageEvent } from './recorded-message-event';
 import { evolveMessageView, messageRowToView, messageViewToRow, type MessageView } from './message-view';
+import { messageTimings, type MessageTiming } from './message-timings';
 
 export const MESSAGES_PROJECTION = 'messages-projection';
 
 /** The `messages.status` of a deleted message's tombstone row (not a lifecycle status: queries skip it). */
 export const DELETED_STATUS = 'deleted';
+
+/** What one batch changed: rows written, and the lifecycle timings of the events it applied. */
+export interface MessagesProjected {
+  readonly applied: number;
+  /**
+   * Only events applied for the first time yield timings (those at or below a row's revision are
+   * skipped), so a replay reports nothing twice. Observe them after the batch commits.
+   */
+  readonly timings: readonly MessageTiming[];
+}
 
 /**
  * Folds a batch of log events into `messages` and `usage_monthly`. Runs inside the transaction
@@ -16,9 +27,9 @@ export const DELETED_STATUS = 'deleted';
  * so replaying any part of the log changes nothing (at-least-once delivery is harmless).
  * Billing happens on MessageSent: the month's segments grow and `cost_usd` is the overage.
  */
-export async function projectMessages(trx: Transaction<Database>, batch: readonly RecordedEvent[]): Promise<number> {
+export async function projectMessages(trx: Transaction<Database>, batch: readonly RecordedEvent[]): Promise<MessagesProjected> {
   const events = batch.map(asMessageEvent).filter((e) => e !== null);
-  if (events.length === 0) return 0;
+  if (events.length === 0) return { applied: 0, timings: [] };
 
   const ids = [...new Set(events.map((e) => e.messageId))];
   const existing = await trx.selectFrom('messages').selectAll().where('message_id', 'in', ids).forUpdate().execute();
@@ -27,6 +38,7 @@ export async function projectMessages(trx: Transaction<Database>, batch: readonl
   const changed = new Set<string>();
   /** Deleted messages keep a tombstone row (status `deleted`, no body) so replays stay harmless. */
   const deleted = new Map<string, MessageView>();
+  const timings: MessageTiming[] = [];
 
   for (const { event, messageId, revision } of events) {
     if (deleted.has(messageId)) continue;
@@ -63,6 +75,7 @@ export async function projectMessages(trx: Transaction<Database>, batch: readonl
     }
     views.set(messageId, after);
     changed.add(messageId);
+    timings.push(...messageTimings(before, event));
   }
 
   if (changed.size + deleted.size > 0) {
@@ -88,5 +101,5 @@ export async function projectMessages(trx: Transaction<Database>, batch: readonl
       .onConflict((oc) => oc.columns(['account_id', 'month']).doUpdateSet({ segments: sql`excluded.segments` }))
       .execute();
   }
-  return changed.size + deleted.size;
+  return { applied: changed.size + deleted.size, timings };
 }

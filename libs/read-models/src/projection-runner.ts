@@ -5,19 +5,23 @@ import { AdvisoryLease, type Database } from '@reach/database';
 import type { AllSubscription, EventStore, LogPosition, RecordedEvent } from '@reach/event-store';
 import { readCheckpoint, saveCheckpoint } from './checkpoints.repository';
 
-export type ProjectBatch = (trx: Transaction<Database>, batch: readonly RecordedEvent[]) => Promise<unknown>;
+/** Folds one batch inside the checkpoint's transaction; what it returns reaches `onCommitted` once that commits. */
+export type ProjectBatch<R = unknown> = (trx: Transaction<Database>, batch: readonly RecordedEvent[]) => Promise<R>;
 
-export interface ProjectionRunnerOptions {
+export interface ProjectionRunnerOptions<R = unknown> {
   readonly name: string;
   readonly store: EventStore;
   readonly db: Kysely<Database>;
   /** Pool used for the lease: one connection holds an advisory lock while this runner is active. */
   readonly pool: Pool;
-  readonly project: ProjectBatch;
+  readonly project: ProjectBatch<R>;
   readonly logger: Logger;
   readonly maxBatch?: number;
-  /** Called after each committed batch with the new checkpoint (metrics, tests). */
-  readonly onCommitted?: (position: LogPosition, count: number) => void;
+  /**
+   * Called after each committed batch with the new checkpoint and what `project` returned
+   * (metrics, tests): never for a batch that rolled back, so nothing is reported twice.
+   */
+  onCommitted?(position: LogPosition, count: number, result: R): void;
 }
 
 /**
@@ -25,7 +29,7 @@ export interface ProjectionRunnerOptions {
  * commits the read-model rows together with the checkpoint. After any failure it resumes from the
  * last committed checkpoint.
  */
-export class ProjectionRunner {
+export class ProjectionRunner<R = unknown> {
   private stopped = false;
   private subscription: AllSubscription | null = null;
   private loop: Promise<void> | null = null;
@@ -35,7 +39,7 @@ export class ProjectionRunner {
   private failures = 0;
   private wakeFromSleep: (() => void) | null = null;
 
-  constructor(private readonly options: ProjectionRunnerOptions) {
+  constructor(private readonly options: ProjectionRunnerOptions<R>) {
     this.lease = new AdvisoryLease(options.pool, `projection:${options.name}`);
   }
 
@@ -84,13 +88,14 @@ export class ProjectionRunner {
       if (batch.length === 0) continue;
       if (!this.lease.held) throw new Error('projection lease lost');
       const last = batch[batch.length - 1]!.position;
-      await db.transaction().execute(async (trx) => {
-        await project(trx, batch);
+      const result = await db.transaction().execute(async (trx) => {
+        const projected = await project(trx, batch);
         await saveCheckpoint(trx, name, last);
+        return projected;
       });
       this.lastPosition = last;
       this.failures = 0;
-      this.options.onCommitted?.(last, batch.length);
+      this.options.onCommitted?.(last, batch.length, result);
       if (this.stopped) break;
     }
   }

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { LoggerService } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { startTracing } from '@reach/telemetry';
 import { Readiness } from './health';
 
 export interface ServiceOptions {
@@ -40,12 +41,15 @@ export class PinoNestLogger implements LoggerService {
 }
 
 /**
- * Starts one service process: Nest on Fastify, health/ready/metrics, and graceful shutdown —
- * on SIGTERM/SIGINT readiness turns false, Nest runs every onApplicationShutdown hook (consumers
- * finish in-flight work, NATS drains, pools close), then the process exits.
+ * Starts one service process: tracing (when configured), Nest on Fastify, health/ready/metrics,
+ * and graceful shutdown — on SIGTERM/SIGINT readiness turns false, Nest runs every
+ * onApplicationShutdown hook (consumers finish in-flight work, NATS drains, pools close), the
+ * spans still buffered are exported, then the process exits.
  */
 export async function runService(options: ServiceOptions): Promise<NestFastifyApplication> {
   const { logger } = options;
+  // Off unless the OTEL_* variables ask for it; its last spans are exported after Nest closed.
+  const tracing = startTracing(options.name, logger);
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
   const app = await NestFactory.create<NestFastifyApplication>(
     options.module as never,
@@ -69,6 +73,7 @@ export async function runService(options: ServiceOptions): Promise<NestFastifyAp
     forced.unref();
     try {
       await app.close();
+      await tracing.shutdown();
       logger.info(`${options.name} stopped`);
       logger.flush?.();
       process.exit(0);

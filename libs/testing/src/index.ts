@@ -1,2 +1,3 @@
 export * from './test-infrastructure';
 export * from './independent-signatures';
+export * from './prometheus-text';

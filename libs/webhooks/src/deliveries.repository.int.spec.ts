@@ -200,6 +200,8 @@ describe('insertPlannedDeliveries', () => {
         last_error: null,
         created_at: T0,
         completed_at: null,
+        trace_parent: null,
+        correlation_id: null,
       });
     }
   });
@@ -256,6 +258,8 @@ describe('claimDueDeliveries', () => {
         payload: due.payload,
         attempt: 1,
         createdAt: T0,
+        traceParent: null,
+        correlationId: null,
       },
     ]);
     expect(await rowOf(due.id)).toMatchObject({ state: 'in_flight', attempts: 1, lease_expires_at: after(1_000 + LEASE_MS) });

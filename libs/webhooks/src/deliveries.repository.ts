@@ -1,5 +1,6 @@
 import type { AttemptOutcome, Db, DeliveryAttemptRow, DeliveryKind, DeliveryRow, DeliveryState } from '@reach/database';
 import { sql } from 'kysely';
+import { activeTraceparent, currentLogFields } from '@reach/telemetry';
 import type { PlannedDelivery } from './planned-delivery';
 import { isUuid } from './webhooks.repository';
 import { WebhooksError } from './webhooks.errors';
@@ -7,10 +8,13 @@ import { WebhooksError } from './webhooks.errors';
 /**
  * Records planned deliveries in the outbox, due at once. Ids are derived from (event, target),
  * so inserting the same plan again changes nothing: this is what makes the planner's consumer
- * idempotent under redelivery.
+ * idempotent under redelivery. Each row keeps the trace context and correlation id it was
+ * planned in (the planner's consumer span), which its attempts continue.
  */
 export async function insertPlannedDeliveries(db: Db, planned: readonly PlannedDelivery[], now: Date): Promise<number> {
   if (planned.length === 0) return 0;
+  const traceParent = activeTraceparent();
+  const correlationId = currentLogFields()?.correlationId ?? null;
   const result = await db
     .insertInto('deliveries')
     .values(
@@ -31,6 +35,8 @@ export async function insertPlannedDeliveries(db: Db, planned: readonly PlannedD
         state: 'pending' as const,
         next_attempt_at: now,
         created_at: now,
+        trace_parent: traceParent,
+        correlation_id: correlationId,
       })),
     )
     .onConflict((oc) => oc.column('id').doNothing())
@@ -54,6 +60,9 @@ export interface ClaimedDelivery {
   /** This attempt's number, from 1. */
   readonly attempt: number;
   readonly createdAt: Date;
+  /** W3C traceparent of the span that planned it (null: planned outside a trace). */
+  readonly traceParent?: string | null;
+  readonly correlationId?: string | null;
 }
 
 export interface ClaimOptions {
@@ -120,6 +129,8 @@ export async function claimDueDeliveries(db: Db, options: ClaimOptions): Promise
     payload: row.payload,
     attempt: row.attempts,
     createdAt: row.created_at,
+    traceParent: row.trace_parent,
+    correlationId: row.correlation_id,
   }));
 }
 

@@ -3,8 +3,10 @@ import type { Logger } from 'pino';
 import { AccountDirectory } from '@reach/accounts';
 import { PhonePresenceDirectory, PlatformModule, type PlatformConnections } from '@reach/infrastructure';
 import { HealthModule } from '@reach/service-runtime';
+import { ApiDocsModule } from './api-docs/api-docs.module';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { AcceptMessageHandler } from './messages/accept-message.handler';
+import { AcceptedMessagesMetric } from './messages/accepted-messages.metric';
 import { ChangeMessageHandler } from './messages/change-message.handler';
 import { MessageReader } from './messages/message-reader';
 import { PhoneAvailability } from './messages/phone-availability';
@@ -44,7 +46,7 @@ export class GatewayModule {
   static forRoot(platform: PlatformConnections, logger: Logger, config: GatewayConfig): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [HealthModule.forRoot(), PlatformModule.forRoot(platform, logger)],
+      imports: [HealthModule.forRoot(), PlatformModule.forRoot(platform, logger), ApiDocsModule],
       controllers: [
         SendMessageHttpController,
         GetMessageHttpController,
@@ -71,6 +73,7 @@ export class GatewayModule {
         ReachAuthGuard,
         ReachErrorFilter,
         AcceptMessageHandler,
+        AcceptedMessagesMetric,
         ChangeMessageHandler,
         MessageReader,
       ],

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { LOGGER, openPlatformConnections } from '@reach/infrastructure';
-import { createLogger, failStartup, runService } from '@reach/service-runtime';
+import { Metrics, createLogger, failStartup, registerHttpMetrics, runService } from '@reach/service-runtime';
 import { GATEWAY_CONFIG, loadConfig } from './config';
 import { GatewayModule } from './gateway.module';
 import { DialectErrorFilter } from './http/dialect-error.filter';
 import { registerBodyParsers } from './http/request-body';
+import { registerRequestContext } from './http/request-context.hook';
 import { ReachErrorFilter } from './reach/reach-error.filter';
 import { ReachCellErrorFilter } from './reachcell/reachcell-error.filter';
 
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
         natsUrl: config.NATS_URL,
         eventStoreUrl: config.EVENTSTORE_URL,
         namespace: config.REACH_NAMESPACE,
+        streamReplicas: config.NATS_STREAM_REPLICAS,
         databasePoolSize: config.DATABASE_POOL_SIZE,
       },
       logger,
@@ -31,7 +33,10 @@ async function main(): Promise<void> {
       logger,
       bodyParser: false,
       configure: (app) => {
+        // First, so every later hook and the handlers run with the request's trace and log context.
+        registerRequestContext(app.getHttpAdapter().getInstance() as unknown as FastifyInstance);
         registerBodyParsers(app.getHttpAdapter().getInstance() as unknown as FastifyInstance);
+        registerHttpMetrics(app.getHttpAdapter().getInstance() as unknown as FastifyInstance, app.get(Metrics));
         // Unmatched routes and anything that escapes a controller still answer in a dialect's format.
         app.useGlobalFilters(
           new DialectErrorFilter(new ReachErrorFilter(app.get(LOGGER), app.get(GATEWAY_CONFIG)), new ReachCellErrorFilter(app.get(LOGGER))),

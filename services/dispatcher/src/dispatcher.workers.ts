@@ -6,6 +6,7 @@ import { LOGGER, PLATFORM, PhonePresenceDirectory, type PlatformConnections } fr
 import { runDurableConsumer, type DurableConsumer } from '@reach/messaging';
 import { Metrics } from '@reach/service-runtime';
 import { DISPATCHER_CONFIG, type DispatcherConfig } from './config';
+import { createChannelHealthMetrics } from './dispatcher.metrics';
 import { DispatchPump } from './dispatch/dispatch-pump';
 import { createQueuedMessageHandler } from './dispatch/queued-messages.consumer';
 import { createSimulatedInboundHandler } from './inbound/simulated-inbound.consumer';
@@ -57,6 +58,13 @@ export class DispatcherWorkers implements OnApplicationBootstrap, BeforeApplicat
     );
     this.pump.attach(this.channel);
     this.lease = new AdvisoryLease(platform.pool, 'dispatcher:simulated');
+    createChannelHealthMetrics({
+      registry: metrics.registry,
+      db: platform.db,
+      offlineNumbers: () => presence.offlineNumbers(),
+      simulatedChannelHeld: () => this.lease.held,
+      logger,
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -38,15 +38,16 @@ export function createEventRelay(deps: {
   maxBatch: number;
   onCommitted?: (count: number) => void;
 }): ProjectionRunner {
+  const logger = deps.logger.child({ component: 'event-relay' });
   return new ProjectionRunner({
     name: RELAY_CHECKPOINT,
     store: deps.store,
     db: deps.db,
     pool: deps.pool,
-    logger: deps.logger.child({ component: 'event-relay' }),
+    logger,
     maxBatch: deps.maxBatch,
     project: async (_trx, batch) => {
-      await publishEvents(deps.js, deps.names, batch.map(toRelayedEvent));
+      await publishEvents(deps.js, deps.names, batch.map(toRelayedEvent), logger);
     },
     onCommitted: (_position, count) => deps.onCommitted?.(count),
   });

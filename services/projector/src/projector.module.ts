@@ -1,11 +1,11 @@
 import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
-import { Counter } from 'prom-client';
 import type { Logger } from 'pino';
 import { LOGGER, PLATFORM, PlatformModule, type PlatformConnections } from '@reach/infrastructure';
-import { MESSAGES_PROJECTION, ProjectionRunner, projectMessages } from '@reach/read-models';
+import { MESSAGES_PROJECTION, ProjectionRunner, canCountLogLag, projectMessages, readLogLag } from '@reach/read-models';
 import { HealthModule, Metrics } from '@reach/service-runtime';
 import type { ProjectorConfig } from './config';
-import { createEventRelay } from './event-relay';
+import { RELAY_CHECKPOINT, createEventRelay } from './event-relay';
+import { createProjectorMetrics } from './projector.metrics';
 
 const CONFIG = Symbol('ProjectorConfig');
 
@@ -20,15 +20,16 @@ export class ProjectorWorkers implements OnApplicationBootstrap, BeforeApplicati
     @Inject(CONFIG) config: ProjectorConfig,
     metrics: Metrics,
   ) {
-    const relayed = new Counter({ name: 'reach_relay_events_total', help: 'Events published to JetStream by the relay', registers: [metrics.registry] });
-    const projected = new Counter({
-      name: 'reach_projection_events_total',
-      help: 'Events folded into read models',
-      labelNames: ['projection'],
-      registers: [metrics.registry],
+    const measured = createProjectorMetrics({
+      registry: metrics.registry,
+      readLag: (name) => readLogLag(platform, name, new Date()),
+      countsLagEvents: canCountLogLag(platform.store),
+      relayCheckpoint: RELAY_CHECKPOINT,
+      projections: [MESSAGES_PROJECTION],
+      logger,
     });
     this.runners = [
-      createEventRelay({ ...platform, logger, maxBatch: config.RELAY_MAX_BATCH, onCommitted: (n) => relayed.inc(n) }),
+      createEventRelay({ ...platform, logger, maxBatch: config.RELAY_MAX_BATCH, onCommitted: (n) => measured.onRelayed(n) }),
       new ProjectionRunner({
         name: MESSAGES_PROJECTION,
         store: platform.store,
@@ -37,7 +38,8 @@ export class ProjectorWorkers implements OnApplicationBootstrap, BeforeApplicati
         logger: logger.child({ component: MESSAGES_PROJECTION }),
         maxBatch: config.PROJECTION_MAX_BATCH,
         project: projectMessages,
-        onCommitted: (_p, n) => projected.inc({ projection: MESSAGES_PROJECTION }, n),
+        // Timings come only from events applied for the first time, and only once their batch committed.
+        onCommitted: (_p, n, projected) => measured.onProjected(MESSAGES_PROJECTION, n, projected.timings),
       }),
     ];
   }

@@ -7,6 +7,7 @@ import * as sendersAndBalances from './2026-11-22-05-senders-and-balances';
 import * as schedulerTimers from './2026-11-22-06-scheduler-timers';
 import * as idempotencyKeys from './2026-11-22-07-idempotency-keys';
 import * as webhookDeliveries from './2026-11-22-08-webhook-deliveries';
+import * as deliveryTraceContext from './2026-11-22-09-delivery-trace-context';
 
 /** Frozen in time: never edit a migration that has shipped; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22-06-scheduler-timers': schedulerTimers,
   '2026-11-22-07-idempotency-keys': idempotencyKeys,
   '2026-11-22-08-webhook-deliveries': webhookDeliveries,
+  '2026-11-22-09-delivery-trace-context': deliveryTraceContext,
 };

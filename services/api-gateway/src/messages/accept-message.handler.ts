@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ChannelKind, Dialect, MessageEvent, MessageEventOf } from '@reach/contracts';
 import { PLATFORM, executeMessageCommand, type PlatformConnections } from '@reach/infrastructure';
 import { countSegments, initialState } from '@reach/message-domain';
+import { addLogFields } from '@reach/telemetry';
 import type { AuthenticatedAccount } from '../http/authenticated-account';
 
 export interface AcceptRequest {
@@ -43,6 +44,7 @@ export class AcceptMessageHandler {
   async record(request: AcceptRequest): Promise<readonly MessageEvent[]> {
     const segments = countSegments(request.body);
     const messageId = request.messageId ?? randomUUID();
+    addLogFields({ messageId });
     const outcome = await executeMessageCommand(
       this.platform.store,
       {

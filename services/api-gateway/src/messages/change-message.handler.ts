@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { MessageCommandOf } from '@reach/contracts';
 import { PLATFORM, executeMessageCommand, type CommandOutcome, type PlatformConnections } from '@reach/infrastructure';
+import { addLogFields } from '@reach/telemetry';
 
 export type MessageChange = MessageCommandOf<'CancelMessage'> | MessageCommandOf<'RedactMessageBody'> | MessageCommandOf<'DeleteMessage'>;
 
@@ -14,6 +15,7 @@ export class ChangeMessageHandler {
   constructor(@Inject(PLATFORM) private readonly platform: PlatformConnections) {}
 
   execute(command: MessageChange): Promise<CommandOutcome> {
+    addLogFields({ messageId: command.data.messageId });
     return executeMessageCommand(this.platform.store, command);
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { AccountDirectory } from '@reach/accounts';
 import { reachError } from '@reach/message-domain';
+import { addLogFields } from '@reach/telemetry';
 import { ACCOUNT_KEY, type AuthenticatedAccount } from '../http/authenticated-account';
 import { reachApiError } from './reach-error.filter';
 
@@ -29,6 +30,7 @@ export class ReachAuthGuard implements CanActivate {
     if (account.status !== 'active') throw reachApiError(reachError('appletDeactivated'));
     const authenticated: AuthenticatedAccount = { id: account.id, name: account.name, apiUser: account.apiUser, billing: account.billing };
     request[ACCOUNT_KEY] = authenticated;
+    addLogFields({ accountId: account.id });
     return true;
   }
 }

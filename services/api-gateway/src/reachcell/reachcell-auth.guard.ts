@@ -1,5 +1,6 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { AccountDirectory } from '@reach/accounts';
+import { addLogFields } from '@reach/telemetry';
 import { apiErrors } from '../http/api-error';
 import { ACCOUNT_KEY, type AuthenticatedAccount } from '../http/authenticated-account';
 
@@ -18,6 +19,7 @@ export class ReachCellAuthGuard implements CanActivate {
     if (account.status !== 'active') throw apiErrors.suspended();
     const authenticated: AuthenticatedAccount = { id: account.id, name: account.name, apiUser: account.apiUser, billing: account.billing };
     request[ACCOUNT_KEY] = authenticated;
+    addLogFields({ accountId: account.id });
     return true;
   }
 }

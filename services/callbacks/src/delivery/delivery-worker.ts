@@ -24,6 +24,8 @@ import {
   type ClaimedDelivery,
   type RetryTiming,
 } from '@reach/webhooks';
+import { runDetached } from '@reach/telemetry';
+import { attemptTraceHeaders, recordAttemptStatus, traceDeliveryAttempt } from './delivery-attempt.trace';
 import { buildSignedRequest } from './signed-request';
 import type { SigningKeys } from './signing-keys';
 
@@ -200,7 +202,7 @@ export class DeliveryWorker {
 
   private launch(delivery: ClaimedDelivery, lane: Lane): void {
     lane.active += 1;
-    const attempt = this.attempt(delivery)
+    const attempt = traceDeliveryAttempt(delivery, this.options.logger, () => this.attempt(delivery))
       .then((succeeded) => {
         lane.failureStreak = succeeded ? 0 : lane.failureStreak + 1;
       })
@@ -249,7 +251,7 @@ export class DeliveryWorker {
     try {
       response = await deliver(delivery.url, {
         method: 'POST',
-        headers: request.headers,
+        headers: { ...request.headers, ...attemptTraceHeaders() },
         body: request.body,
         timeoutMs: this.options.httpTimeoutMs,
         dispatcher: this.options.dispatcher,
@@ -265,6 +267,7 @@ export class DeliveryWorker {
       this.queueResult(delivery, this.retryResult(delivery, startedAt, null, null, message, null), { outcome: 'retry', retryAfterMs: null });
       return false;
     }
+    recordAttemptStatus(response.status);
     const now = this.clock();
     const verdict = verdictForStatus(response.status, parseRetryAfter(response.headers['retry-after'], now));
     const excerpt = response.bodyText === '' ? null : response.bodyText.slice(0, 1024);
@@ -362,8 +365,9 @@ export class DeliveryWorker {
   private queueResult(delivery: ClaimedDelivery, result: AttemptResult, verdict: AttemptVerdict | null): void {
     this.options.onAttempt?.(delivery, result);
     this.pendingResults.push({ delivery, result, verdict });
-    if (this.pendingResults.length >= RESULT_FLUSH_SIZE) void this.flushResults();
-    else this.flushTimer ??= setTimeout(() => void this.flushResults(), RESULT_FLUSH_DELAY_MS);
+    // A flush writes many deliveries' results: it must not run in (and log as) this attempt's context.
+    if (this.pendingResults.length >= RESULT_FLUSH_SIZE) void runDetached(() => this.flushResults());
+    else this.flushTimer ??= runDetached(() => setTimeout(() => void this.flushResults(), RESULT_FLUSH_DELAY_MS));
   }
 
   /**

@@ -4,6 +4,7 @@ import type { Db } from '@reach/database';
 import type { EventStore } from '@reach/event-store';
 import { executeMessageCommand, readMessageState, type KnownStreamState } from '@reach/infrastructure';
 import { findUnfinishedMessages } from '@reach/read-models';
+import { runDetached } from '@reach/telemetry';
 import type { ChannelReports, SimulatedChannel } from '../simulated-channel/simulated-phone';
 import { enqueue, nextForSender, removeFromQueue, sendersWithWork, type QueuedMessage } from './dispatch-queue.repository';
 
@@ -107,7 +108,8 @@ export class DispatchPump implements ChannelReports {
   /** The sender's phone may have come back: send its backlog. */
   wake(sender: string): void {
     if (!this.active || !this.backlog.has(sender)) return;
-    void this.inLane(sender, () => this.drainBacklog(sender)).catch((error) => {
+    // A pass sends many messages: none of them belongs to the trace or request that woke it.
+    void runDetached(() => this.inLane(sender, () => this.drainBacklog(sender))).catch((error) => {
       if (!this.active) return;
       this.deps.logger.error({ err: error, sender }, 'dispatch pass failed; retrying shortly');
       const timer = setTimeout(() => {

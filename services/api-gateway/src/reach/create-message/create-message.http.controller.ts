@@ -8,6 +8,7 @@ import { evolveMessageView, type MessageView } from '@reach/read-models';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 import { CurrentAccount, type AuthenticatedAccount } from '../../http/authenticated-account';
 import { AcceptMessageHandler } from '../../messages/accept-message.handler';
+import { AcceptedMessagesMetric } from '../../messages/accepted-messages.metric';
 import { AccountConcurrencyInterceptor } from '../../limits/account-concurrency.interceptor';
 import { IdempotencyInterceptor } from '../../limits/idempotency.interceptor';
 import { ReachAuthGuard } from '../reach-auth.guard';
@@ -38,6 +39,7 @@ export class CreateMessageHttpController {
     private readonly acceptor: AcceptMessageHandler,
     @Inject(PLATFORM) private readonly platform: PlatformConnections,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly acceptedMetric: AcceptedMessagesMetric,
   ) {}
 
   @Post('create')
@@ -79,7 +81,9 @@ export class CreateMessageHttpController {
     let view: MessageView | null = null;
     events.forEach((event, revision) => (view = evolveMessageView(view, event, BigInt(revision))));
     if (view === null) throw new Error(`message ${messageId} folded to no view`);
-    return presentReachMessage(view);
+    const item = presentReachMessage(view);
+    this.acceptedMetric.record('reach', item.status);
+    return item;
   }
 
   private async channelOf(account: AuthenticatedAccount, request: ReachCreate): Promise<ChannelKind> {

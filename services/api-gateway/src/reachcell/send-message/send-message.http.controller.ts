@@ -5,6 +5,7 @@ import { ApiError, apiErrors } from '../../http/api-error';
 import { CurrentAccount, type AuthenticatedAccount } from '../../http/authenticated-account';
 import { UnparseableBody } from '../../http/request-body';
 import { AcceptMessageHandler } from '../../messages/accept-message.handler';
+import { AcceptedMessagesMetric } from '../../messages/accepted-messages.metric';
 import { PhoneAvailability } from '../../messages/phone-availability';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 import { AccountConcurrencyInterceptor } from '../../limits/account-concurrency.interceptor';
@@ -24,6 +25,7 @@ export class SendMessageHttpController {
     private readonly phones: PhoneAvailability,
     private readonly acceptor: AcceptMessageHandler,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly acceptedMetric: AcceptedMessagesMetric,
   ) {}
 
   @Post('send')
@@ -56,6 +58,8 @@ export class SendMessageHttpController {
       validityPeriodSeconds: this.config.DEFAULT_VALIDITY_PERIOD_SECONDS,
       now: new Date(),
     });
+    const status = online ? 'dispatched' : 'queued';
+    this.acceptedMetric.record('reachcell', status);
     return {
       success: true,
       data: {
@@ -63,7 +67,7 @@ export class SendMessageHttpController {
         from: accepted.from,
         to: accepted.to,
         body: accepted.body,
-        status: online ? 'dispatched' : 'queued',
+        status,
         created_at: reachCellTime(new Date(accepted.acceptedAt)),
       },
     };
