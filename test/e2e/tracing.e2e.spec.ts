@@ -27,6 +27,7 @@ const databaseUrl = (() => {
 const apiKeySecret = randomBytes(32).toString('hex');
 const gatewayUrl = `http://127.0.0.1:${basePort}`;
 
+const INTERNAL = 1;
 const SERVER = 2;
 const CLIENT = 3;
 const PRODUCER = 4;
@@ -281,6 +282,8 @@ describe('tracing and log correlation across every hop', () => {
       LOG_REQUESTS: 'true',
       SIM_SEND_LATENCY_MS: '50',
       SIM_DELIVERY_LATENCY_MS: '50',
+      // A scheduled message may be due 2 s ahead, so its release is seen within the test.
+      SCHEDULE_MIN_AHEAD_SECONDS: '2',
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
       OTEL_BSP_SCHEDULE_DELAY: '100',
     };
@@ -384,6 +387,60 @@ describe('tracing and log correlation across every hop', () => {
       expect(row.metadata).toMatchObject({ correlationId: requestId, messageId: reachMessageId, accountId: account.accountId });
       expect(row.metadata['traceparent']).toMatch(new RegExp(`^00-${testTraceId}-[0-9a-f]{16}-01$`));
     }
+  });
+
+  it("keeps a scheduled message in the client's trace through its release by the scheduler's timer", async () => {
+    const scheduledTraceId = randomBytes(16).toString('hex');
+    const scheduledRequestId = `tracing-e2e-scheduled-${suffix}`;
+    const response = await fetch(`${gatewayUrl}/rest/messaging/v1/create`, {
+      method: 'POST',
+      headers: {
+        ApiUser: account.apiUser,
+        ApiKey: account.apiKey,
+        'content-type': 'application/x-www-form-urlencoded',
+        traceparent: `00-${scheduledTraceId}-${randomBytes(8).toString('hex')}-01`,
+        'x-request-id': scheduledRequestId,
+      },
+      body: new URLSearchParams({ src: account.number, dest: '+14155553002', body: 'traced later', scheduledTime: new Date(Date.now() + 3_000).toISOString() }).toString(),
+    });
+    expect(response.status).toBe(200);
+    const scheduled = (await response.json()) as { messageId: string; status: string };
+    expect(scheduled.status).toBe('scheduled');
+
+    // Released by the scheduler's timer (a new process's work, seconds later), then sent and delivered.
+    const metadata = await eventually(
+      'the scheduled message delivered',
+      () =>
+        withDatabase(async (db) => {
+          const rows = (
+            await db.query<{ type: string; metadata: Record<string, string> }>(`select type, metadata from events where stream_id = $1 order by revision`, [
+              `message-${scheduled.messageId}`,
+            ])
+          ).rows;
+          return rows.some((row) => row.type === 'MessageDelivered') ? rows : undefined;
+        }),
+      30_000,
+    );
+    expect(metadata.map((row) => row.type)).toEqual(['MessageAccepted', 'MessageScheduled', 'MessageQueued', 'MessageDispatched', 'MessageSent', 'MessageDelivered']);
+    for (const row of metadata) {
+      expect({ type: row.type, ...row.metadata }).toMatchObject({ type: row.type, correlationId: scheduledRequestId, messageId: scheduled.messageId });
+      expect(row.metadata['traceparent']).toMatch(new RegExp(`^00-${scheduledTraceId}-[0-9a-f]{16}-01$`));
+    }
+
+    // The release ran in a span of the trace, a child of the consumer span that recorded the timer.
+    const inTrace = () => otlp.spans.filter((s) => s.traceId === scheduledTraceId);
+    const fire = await eventually('the release span', () => inTrace().find((s) => s.service === 'scheduler' && s.name === 'scheduler fire release'));
+    expect(fire.kind).toBe(INTERNAL);
+    const queuedTraceparent = metadata.find((row) => row.type === 'MessageQueued')!.metadata['traceparent'];
+    expect(queuedTraceparent).toBe(`00-${scheduledTraceId}-${fire.spanId}-01`);
+    const relayedQueued = await eventually('the relay of MessageQueued', () =>
+      inTrace().find((s) => s.kind === PRODUCER && s.attributes['reach.event.type'] === 'MessageQueued'),
+    );
+    expect(relayedQueued.parentSpanId).toBe(fire.spanId);
+    await eventually('the span that recorded the timer', () => inTrace().find((s) => s.spanId === fire.parentSpanId));
+    const recorder = inTrace().find((s) => s.spanId === fire.parentSpanId)!;
+    expect(recorder).toMatchObject({ service: 'scheduler', kind: CONSUMER });
+    expect(inTrace().filter((s) => s.kind === SERVER)).toHaveLength(1);
   });
 
   it('logs every line about a message with its ids and the trace, and never a credential', async () => {

@@ -104,6 +104,10 @@ export interface DispatchQueueTable {
   segment_count: number;
   queued_at: Timestamp;
   expires_at: Timestamp;
+  /** W3C traceparent of the span the message was queued in; its backlog send continues that trace. */
+  trace_parent: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Correlation id of the request the message came from, for the backlog send's events and log lines. */
+  correlation_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface SendersTable {
@@ -135,6 +139,10 @@ export interface SchedulerTimersTable {
   account_id: string;
   /** Failed firings so far; the next one waits longer. */
   attempts: Generated<number>;
+  /** W3C traceparent of the span the timer was recorded in; its firing continues that trace. */
+  trace_parent: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Correlation id of the request the message came from, for the firing's events and log lines. */
+  correlation_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** The gateway's Idempotency-Key records (an answer is kept for 24 hours). */

@@ -1,14 +1,19 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import pino from 'pino';
 import type { NatsConnection } from 'nats';
 import { MessageEvent, messageStreamId, natsNames, type MessageCommand, type MessageEventOf } from '@reach/contracts';
 import { PostgresEventStore, formatPosition, type EventStore, type RecordedEvent } from '@reach/event-store';
 import { executeMessageCommand } from '@reach/infrastructure';
 import { connectNats, deleteTopology, drainNats, ensureTopology, publishEvents, type RelayedEvent } from '@reach/messaging';
+import { SpanKind, contextFromTraceparent, inSpan, runWithLogFields } from '@reach/telemetry';
 import { createTestDatabase, eventually, testNamespace, testUrls, type TestDatabase } from '@reach/testing';
 import type { FiredTimer } from './fire-timers/timer-firing-loop';
 import { startScheduler, type PendingTimers, type RunningScheduler, type SchedulerSettings } from './scheduler';
-import { recordTimers } from './timers/timers.repository';
+import { retryAt } from './fire-timers/timer-command';
+import { claimDueTimers, recordTimers, rescheduleTimers } from './timers/timers.repository';
 
 const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -416,5 +421,80 @@ describe('scheduler (durable timers)', () => {
     } finally {
       await scheduler.stop();
     }
+  });
+
+  describe('trace context of the timers', () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+
+    beforeAll(() => provider.register());
+    afterAll(async () => {
+      await provider.shutdown();
+      trace.disable();
+      context.disable();
+      propagation.disable();
+    });
+
+    /** Accepts (and relays) a message inside a client request: its trace, its X-Request-Id. */
+    async function acceptInRequest(options: Parameters<typeof accept>[0]) {
+      const clientTrace = randomBytes(16).toString('hex');
+      const requestId = `req-timer-${clientTrace.slice(0, 8)}`;
+      const parent = contextFromTraceparent(`00-${clientTrace}-${randomBytes(8).toString('hex')}-01`);
+      const message = await runWithLogFields({ correlationId: requestId }, () => inSpan('POST /create', { kind: SpanKind.SERVER, parent }, () => accept(options)));
+      return { message, clientTrace, requestId };
+    }
+
+    async function storedTimers(messageId: string) {
+      return database.db.selectFrom('scheduler_timers').select(['kind', 'trace_parent', 'correlation_id']).where('message_id', '=', messageId).orderBy('kind').execute();
+    }
+
+    it('records the trace and correlation id with each timer, and releases the message in them', async () => {
+      await start();
+      const { message, clientTrace, requestId } = await acceptInRequest({ scheduledInMs: 1_500 });
+
+      // Recorded by the MessageAccepted consumer, in its span (a child of the relay's publish).
+      await waitForTimers([message.messageId], 2);
+      const rows = await storedTimers(message.messageId);
+      expect(rows.map((r) => [r.kind, r.correlation_id])).toEqual([
+        ['expire', requestId],
+        ['release', requestId],
+      ]);
+      const traceParent = rows[0]!.trace_parent;
+      expect(traceParent).toMatch(new RegExp(`^00-${clientTrace}-[0-9a-f]{16}-01$`));
+      expect(rows[1]!.trace_parent).toBe(traceParent);
+      const consumerSpan = exporter.getFinishedSpans().find((span) => span.spanContext().spanId === traceParent!.split('-')[2]);
+      expect(consumerSpan?.kind).toBe(SpanKind.CONSUMER);
+
+      await waitForEach([message], 'MessageQueued');
+      const queued = (await store.readStream(messageStreamId(message.messageId))).find((e) => e.type === 'MessageQueued')!;
+      expect(queued.metadata).toMatchObject({ correlationId: requestId, messageId: message.messageId, accountId: message.accountId });
+      const fire = exporter.getFinishedSpans().find((span) => span.name === 'scheduler fire release' && span.spanContext().traceId === clientTrace);
+      expect(fire?.parentSpanContext?.spanId).toBe(traceParent!.split('-')[2]);
+      expect(queued.metadata['traceparent']).toBe(`00-${clientTrace}-${fire?.spanContext().spanId}-01`);
+    });
+
+    it('expires the message in the trace and with the correlation id it was accepted in', async () => {
+      await start();
+      const { message, clientTrace, requestId } = await acceptInRequest({ validitySeconds: 1 });
+
+      await waitForEach([message], 'MessageExpired', 5_000);
+      const expired = (await store.readStream(messageStreamId(message.messageId))).find((e) => e.type === 'MessageExpired')!;
+      expect(expired.metadata).toMatchObject({ correlationId: requestId, messageId: message.messageId });
+      expect(String(expired.metadata['traceparent'])).toMatch(new RegExp(`^00-${clientTrace}-[0-9a-f]{16}-01$`));
+      expect(exporter.getFinishedSpans().some((span) => span.name === 'scheduler fire expire' && span.spanContext().traceId === clientTrace)).toBe(true);
+    });
+
+    it('keeps the trace of a timer put back after a failed firing', async () => {
+      const traceParent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+      const ghost = { messageId: randomUUID(), accountId: randomUUID() };
+      // No scheduler runs: the round below is the only one.
+      await recordTimers(database.db, [{ ...ghost, kind: 'release', dueAt: new Date(Date.now() - 1_000), traceParent, correlationId: 'req-ghost' }]);
+      await database.db.transaction().execute(async (trx) => {
+        const claimed = await claimDueTimers(trx, new Date(), 10_000);
+        expect(claimed.find((t) => t.messageId === ghost.messageId)).toMatchObject({ traceParent, correlationId: 'req-ghost' });
+        await rescheduleTimers(trx, claimed.map((t) => retryAt(t, new Date())));
+      });
+      expect(await storedTimers(ghost.messageId)).toEqual([{ kind: 'release', trace_parent: traceParent, correlation_id: 'req-ghost' }]);
+    });
   });
 });

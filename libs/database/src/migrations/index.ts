@@ -8,6 +8,7 @@ import * as schedulerTimers from './2026-11-22-06-scheduler-timers';
 import * as idempotencyKeys from './2026-11-22-07-idempotency-keys';
 import * as webhookDeliveries from './2026-11-22-08-webhook-deliveries';
 import * as deliveryTraceContext from './2026-11-22-09-delivery-trace-context';
+import * as timerAndQueueTraceContext from './2026-11-22-10-timer-and-queue-trace-context';
 
 /** Frozen in time: never edit a migration that has shipped; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22-07-idempotency-keys': idempotencyKeys,
   '2026-11-22-08-webhook-deliveries': webhookDeliveries,
   '2026-11-22-09-delivery-trace-context': deliveryTraceContext,
+  '2026-11-22-10-timer-and-queue-trace-context': timerAndQueueTraceContext,
 };

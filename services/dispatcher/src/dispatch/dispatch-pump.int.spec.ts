@@ -1,11 +1,15 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { sql } from 'kysely';
 import pino from 'pino';
 import { messageStreamId, type MessageEventType } from '@reach/contracts';
 import { PostgresEventStore, START, comparePositions, formatPosition, type EventStore, type RecordedEvent } from '@reach/event-store';
 import { executeMessageCommand, readMessageState, type KnownStreamState } from '@reach/infrastructure';
-import type { ConsumedMessage, RelayedEvent } from '@reach/messaging';
+import { consumedMessageContext, type ConsumedMessage, type RelayedEvent } from '@reach/messaging';
 import { projectMessages } from '@reach/read-models';
+import { SpanKind, contextFromTraceparent, inSpan, runWithLogFields } from '@reach/telemetry';
 import { createTestDatabase, eventually, type TestDatabase } from '@reach/testing';
 import { SimulatedChannel, type SimulatedSend } from '../simulated-channel/simulated-phone';
 import { DispatchPump, type DispatchOutcome, type PumpDependencies } from './dispatch-pump';
@@ -918,6 +922,84 @@ describe('DispatchPump', () => {
       await eventually(async () => (channelB.sends.length === 3 ? true : undefined));
       expect(channelB.sentIds).toEqual(ids(m1, m2, m3));
       expect(await dispatchedInLogOrder()).toEqual(ids(m0, m1, m2, m3));
+    });
+  });
+
+  describe('trace context of the backlog', () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+
+    beforeAll(() => provider.register());
+    afterAll(async () => {
+      await provider.shutdown();
+      trace.disable();
+      context.disable();
+      propagation.disable();
+    });
+
+    it('stores the trace and correlation id a message was queued in, and sends it from the backlog in them', async () => {
+      const clientTrace = randomBytes(16).toString('hex');
+      const requestId = `req-backlog-${clientTrace.slice(0, 8)}`;
+      // The gateway's request: the message is accepted (and released) in the client's trace.
+      const m = await runWithLogFields({ correlationId: requestId }, () =>
+        inSpan('POST /create', { kind: SpanKind.SERVER, parent: contextFromTraceparent(`00-${clientTrace}-${randomBytes(8).toString('hex')}-01`) }, () =>
+          acceptMessage({ acceptedAt: at(0) }),
+        ),
+      );
+      const pump = new DispatchPump({ db: database.db, store, isOnline: (e164) => online.has(e164), logger, clock: () => PUMP_NOW });
+      const channel = new SimulatedChannel(
+        { sendLatencyMs: 0, deliveryLatencyMs: 0, failureRate: 0, undeliveredRate: 0 },
+        pump,
+        () => 0.5,
+        undefined,
+        () => PUMP_NOW,
+      );
+      pump.attach(channel);
+      cleanups.push(async () => {
+        await pump.deactivate();
+        channel.stop();
+      });
+      await pump.activate();
+
+      // The phone is offline: the MessageQueued consumer (its span, its log context) puts it in the backlog.
+      const delivery = await queuedDelivery(m);
+      const { parent, fields } = consumedMessageContext(delivery.headers, () => delivery.json());
+      const handler = createQueuedMessageHandler({ store, pump });
+      const consumerSpanId = await runWithLogFields(fields, () =>
+        inSpan('process events.MessageQueued', { kind: SpanKind.CONSUMER, parent }, async (span) => {
+          expect(await handler(delivery)).toEqual({ kind: 'ack' });
+          return span.spanContext().spanId;
+        }),
+      );
+      const [row] = await database.db.selectFrom('dispatch_queue').select(['message_id', 'trace_parent', 'correlation_id']).execute();
+      expect(row).toEqual({ message_id: m.messageId, trace_parent: `00-${clientTrace}-${consumerSpanId}-01`, correlation_id: requestId });
+
+      // The phone comes back; the pass (detached from whatever woke it) sends the message in its own trace.
+      online.add(SENDER);
+      pump.wake(SENDER);
+      const events = await waitForTypes(m.messageId, 'MessageDelivered');
+      expect(events.map((e) => e.type)).toEqual(DELIVERED);
+      const [send] = exporter.getFinishedSpans().filter((span) => span.name === 'dispatch backlog send');
+      expect(send?.spanContext().traceId).toBe(clientTrace);
+      expect(send?.parentSpanContext?.spanId).toBe(consumerSpanId);
+      for (const event of events) {
+        expect(event.metadata).toMatchObject({ correlationId: requestId, messageId: m.messageId, accountId: m.accountId });
+        expect(String(event.metadata['traceparent'])).toMatch(new RegExp(`^00-${clientTrace}-[0-9a-f]{16}-01$`));
+      }
+      // The dispatch is appended inside the backlog send's span; the channel's reports follow from it.
+      expect(String(events[2]!.metadata['traceparent']).split('-')[2]).toBe(send?.spanContext().spanId);
+      await eventually(async () => ((await queueIds()).length === 0 ? true : undefined));
+    });
+
+    it('stores no trace for a message admitted in another message’s context', async () => {
+      const m = await acceptMessage({ acceptedAt: at(0) });
+      const { pump } = newPump(new RecordingChannel());
+      await pump.activate();
+      await runWithLogFields({ messageId: randomUUID(), correlationId: 'someone-else' }, () =>
+        inSpan('other', { kind: SpanKind.CONSUMER }, () => pump.admit(SENDER, () => loadOf(m))),
+      );
+      const rows = await database.db.selectFrom('dispatch_queue').select(['trace_parent', 'correlation_id']).execute();
+      expect(rows).toEqual([{ trace_parent: null, correlation_id: null }]);
     });
   });
 });

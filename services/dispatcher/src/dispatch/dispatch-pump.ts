@@ -4,7 +4,16 @@ import type { Db } from '@reach/database';
 import type { EventStore } from '@reach/event-store';
 import { executeMessageCommand, readMessageState, type KnownStreamState } from '@reach/infrastructure';
 import { findUnfinishedMessages } from '@reach/read-models';
-import { runDetached } from '@reach/telemetry';
+import {
+  SpanKind,
+  activeTraceparent,
+  contextFromTraceparent,
+  currentLogFields,
+  inSpan,
+  runDetached,
+  runWithLogFields,
+  type LogFields,
+} from '@reach/telemetry';
 import type { ChannelReports, SimulatedChannel } from '../simulated-channel/simulated-phone';
 import { enqueue, nextForSender, removeFromQueue, sendersWithWork, type QueuedMessage } from './dispatch-queue.repository';
 
@@ -91,6 +100,8 @@ export class DispatchPump implements ChannelReports {
    * the order of the calls. `load` returns null when the message no longer needs sending.
    */
   admit(sender: string, load: () => Promise<{ message: QueuedMessage; known: KnownStreamState } | null>): Promise<void> {
+    // The context of the admission (the MessageQueued consumer's span and request), for the backlog row.
+    const admittedIn = { traceParent: activeTraceparent(), fields: currentLogFields() };
     return this.inLane(sender, async () => {
       const loaded = await load();
       if (!loaded) return;
@@ -99,7 +110,13 @@ export class DispatchPump implements ChannelReports {
         await this.dispatchOne(message, known);
         return;
       }
-      await enqueue(this.deps.db, message);
+      // Only a context that is this message's own travels with it (not one it happens to run in).
+      const own = admittedIn.fields?.messageId === undefined || admittedIn.fields.messageId === message.messageId;
+      await enqueue(this.deps.db, {
+        ...message,
+        traceParent: own ? admittedIn.traceParent : null,
+        correlationId: (own && admittedIn.fields?.correlationId) || null,
+      });
       this.backlog.add(message.from);
       if (this.active && this.deps.isOnline(message.from)) this.wake(message.from);
     });
@@ -156,7 +173,7 @@ export class DispatchPump implements ChannelReports {
       }
       for (const message of batch) {
         if (!this.active || !this.deps.isOnline(sender)) return;
-        await this.dispatchOne(message, undefined);
+        await inQueuedContext(message, () => this.dispatchOne(message, undefined));
         await removeFromQueue(this.deps.db, message.messageId);
       }
     }
@@ -247,6 +264,21 @@ export class DispatchPump implements ChannelReports {
     });
     return mine;
   }
+}
+
+/**
+ * Runs the backlog send of one message in the context it was queued in: a span (`dispatch
+ * backlog send`) whose parent is the stored `traceparent` (a new trace when there is none), with
+ * the message's ids and the stored correlation id as the log context. The events it appends, and
+ * the channel's reports on the message (its timers start inside), carry the message's trace and
+ * request.
+ */
+function inQueuedContext(message: QueuedMessage, work: () => Promise<void>): Promise<void> {
+  const fields: LogFields = { messageId: message.messageId, accountId: message.accountId };
+  if (message.correlationId) fields.correlationId = message.correlationId;
+  return runWithLogFields(fields, () =>
+    inSpan('dispatch backlog send', { kind: SpanKind.INTERNAL, parent: contextFromTraceparent(message.traceParent) }, () => work()),
+  );
 }
 
 function toQueuedMessage(state: {

@@ -11,6 +11,10 @@ export interface QueuedMessage {
   readonly segmentCount: number;
   readonly queuedAt: Date;
   readonly expiresAt: Date;
+  /** `traceparent` of the span the message was queued in: its backlog send continues that trace. */
+  readonly traceParent?: string | null;
+  /** Correlation id of the request the message came from, for the backlog send's events and log lines. */
+  readonly correlationId?: string | null;
 }
 
 /** Idempotent: a redelivered MessageQueued finds its row already there. */
@@ -26,6 +30,8 @@ export async function enqueue(db: Db, m: QueuedMessage): Promise<void> {
       segment_count: m.segmentCount,
       queued_at: m.queuedAt,
       expires_at: m.expiresAt,
+      trace_parent: m.traceParent ?? null,
+      correlation_id: m.correlationId ?? null,
     })
     .onConflict((oc) => oc.column('message_id').doNothing())
     .execute();
@@ -58,5 +64,7 @@ function toQueuedMessage(r: DispatchQueueRow): QueuedMessage {
     segmentCount: r.segment_count,
     queuedAt: r.queued_at,
     expiresAt: r.expires_at,
+    traceParent: r.trace_parent,
+    correlationId: r.correlation_id,
   };
 }

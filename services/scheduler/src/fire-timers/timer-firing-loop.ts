@@ -3,6 +3,7 @@ import type { Db } from '@reach/database';
 import type { EventStore } from '@reach/event-store';
 import { executeMessageCommand } from '@reach/infrastructure';
 import { restartDelayMs } from '@reach/messaging';
+import { SpanKind, contextFromTraceparent, inSpan, runWithLogFields, type LogFields } from '@reach/telemetry';
 import type { DueTimer } from '../timers/timer';
 import { claimDueTimers, nextDueAt, rescheduleTimers } from '../timers/timers.repository';
 import { nextWakeDelayMs } from './next-wake';
@@ -27,6 +28,22 @@ export interface FiringLoopOptions {
   /** Pause when every due timer is being fired by another replica. */
   readonly busyRetryMs: number;
   readonly onFired?: (fired: FiredTimer) => void;
+}
+
+/**
+ * Runs a timer's command in the context the timer was recorded in: a span (`scheduler fire
+ * release`, `scheduler fire expire`) whose parent is the stored `traceparent` (a new trace when
+ * there is none), with the message's ids and the stored correlation id as the log context. So the
+ * events the command appends (MessageQueued, MessageExpired) carry the message's trace and
+ * request in their metadata.
+ */
+function inTimerContext<T>(timer: DueTimer, work: () => Promise<T>): Promise<T> {
+  const fields: LogFields = { messageId: timer.messageId, accountId: timer.accountId };
+  if (timer.correlationId) fields.correlationId = timer.correlationId;
+  const attributes = { 'reach.timer.kind': timer.kind, 'reach.timer.attempt': timer.attempts + 1 };
+  return runWithLogFields(fields, () =>
+    inSpan(`scheduler fire ${timer.kind}`, { kind: SpanKind.INTERNAL, parent: contextFromTraceparent(timer.traceParent), attributes }, () => work()),
+  );
 }
 
 /**
@@ -124,7 +141,7 @@ export class TimerFiringLoop {
     let outcome: FiringOutcome;
     let retry: DueTimer | null = null;
     try {
-      const result = await executeMessageCommand(store, commandForTimer(timer, firedAt));
+      const result = await inTimerContext(timer, () => executeMessageCommand(store, commandForTimer(timer, firedAt)));
       outcome = result.events.length > 0 ? 'applied' : 'noop';
     } catch (error) {
       const where = { messageId: timer.messageId, kind: timer.kind, attempts: timer.attempts + 1, err: error };

@@ -13,6 +13,13 @@ export interface TimerKey {
 export interface Timer extends TimerKey {
   readonly accountId: string;
   readonly dueAt: Date;
+  /**
+   * The trace the firing continues: the `traceparent` of the span the timer was recorded in (the
+   * consumer span of the message's MessageAccepted). Null or absent: the firing starts a new trace.
+   */
+  readonly traceParent?: string | null;
+  /** The correlation id of the request the message came from; absent: the firing falls back to the message id. */
+  readonly correlationId?: string | null;
 }
 
 /** A timer taken from the table to be fired, with the number of earlier failed firings. */

@@ -13,10 +13,11 @@ export async function recordTimers(db: Db, timers: readonly Timer[]): Promise<vo
   const rows = sortedUnique(timers);
   if (rows.length === 0) return;
   await sql`
-    insert into scheduler_timers (message_id, kind, due_at, account_id)
+    insert into scheduler_timers (message_id, kind, due_at, account_id, trace_parent, correlation_id)
     select * from unnest(
       ${rows.map((t) => t.messageId)}::uuid[], ${rows.map((t) => t.kind)}::text[],
-      ${rows.map((t) => t.dueAt.toISOString())}::timestamptz[], ${rows.map((t) => t.accountId)}::uuid[])
+      ${rows.map((t) => t.dueAt.toISOString())}::timestamptz[], ${rows.map((t) => t.accountId)}::uuid[],
+      ${rows.map((t) => t.traceParent ?? null)}::text[], ${rows.map((t) => t.correlationId ?? null)}::text[])
     on conflict do nothing`.execute(db);
 }
 
@@ -36,7 +37,15 @@ export async function removeTimers(db: Db, keys: readonly TimerKey[]): Promise<v
  * firing right now to that replica, so replicas split the due timers instead of both firing them.
  */
 export async function claimDueTimers(trx: Transaction<Database>, now: Date, limit: number): Promise<DueTimer[]> {
-  const result = await sql<{ message_id: string; kind: string; due_at: Date; account_id: string; attempts: number }>`
+  const result = await sql<{
+    message_id: string;
+    kind: string;
+    due_at: Date;
+    account_id: string;
+    attempts: number;
+    trace_parent: string | null;
+    correlation_id: string | null;
+  }>`
     with due as (
       select message_id, kind from scheduler_timers
       where due_at <= ${now.toISOString()}::timestamptz
@@ -46,13 +55,15 @@ export async function claimDueTimers(trx: Transaction<Database>, now: Date, limi
     )
     delete from scheduler_timers t using due
     where t.message_id = due.message_id and t.kind = due.kind
-    returning t.message_id, t.kind, t.due_at, t.account_id, t.attempts`.execute(trx);
+    returning t.message_id, t.kind, t.due_at, t.account_id, t.attempts, t.trace_parent, t.correlation_id`.execute(trx);
   return result.rows.map((r) => ({
     messageId: r.message_id,
     kind: parseKind(r.kind),
     dueAt: r.due_at,
     accountId: r.account_id,
     attempts: r.attempts,
+    traceParent: r.trace_parent,
+    correlationId: r.correlation_id,
   }));
 }
 
@@ -61,11 +72,11 @@ export async function rescheduleTimers(trx: Transaction<Database>, timers: reado
   const rows = sortedUnique(timers);
   if (rows.length === 0) return;
   await sql`
-    insert into scheduler_timers (message_id, kind, due_at, account_id, attempts)
+    insert into scheduler_timers (message_id, kind, due_at, account_id, attempts, trace_parent, correlation_id)
     select * from unnest(
       ${rows.map((t) => t.messageId)}::uuid[], ${rows.map((t) => t.kind)}::text[],
       ${rows.map((t) => t.dueAt.toISOString())}::timestamptz[], ${rows.map((t) => t.accountId)}::uuid[],
-      ${rows.map((t) => t.attempts)}::int[])
+      ${rows.map((t) => t.attempts)}::int[], ${rows.map((t) => t.traceParent ?? null)}::text[], ${rows.map((t) => t.correlationId ?? null)}::text[])
     on conflict (message_id, kind) do update set due_at = excluded.due_at, attempts = excluded.attempts`.execute(trx);
 }
 
