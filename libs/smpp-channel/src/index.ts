@@ -1,0 +1,7 @@
+export * from './smpp.errors';
+export * from './message-encoding';
+export * from './delivery-receipt';
+export * from './mo-reassembly';
+export * from './token-bucket';
+export * from './smpp-bind';
+export * from './smsc-simulator';

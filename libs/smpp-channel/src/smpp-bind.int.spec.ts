@@ -1,0 +1,166 @@
+import pino from 'pino';
+import { SmppBind, type SmppBindEvents, type SmppBindOptions } from './smpp-bind';
+import { SmppBindLostError, SmppBindRejectedError } from './smpp.errors';
+import { SmscSimulator, type SmscSimulatorOptions } from './smsc-simulator';
+
+const logger = pino({ level: 'silent' });
+const credentials = { systemId: 'reach', password: 'secret' };
+
+let simulator: SmscSimulator | null = null;
+const binds: SmppBind[] = [];
+
+afterEach(async () => {
+  await Promise.all(binds.splice(0).map((b) => b.close()));
+  await simulator?.close();
+  simulator = null;
+});
+
+async function setUp(sim: Partial<SmscSimulatorOptions> = {}, bind: Partial<SmppBindOptions> = {}): Promise<{ smsc: SmscSimulator; client: SmppBind }> {
+  const smsc = await SmscSimulator.start({ ...credentials, ...sim });
+  simulator = smsc;
+  const client = new SmppBind({
+    host: '127.0.0.1',
+    port: smsc.port,
+    ...credentials,
+    logger,
+    reconnect: { initialDelayMs: 50, maxDelayMs: 400 },
+    enquireLinkIntervalMs: 1000,
+    responseTimeoutMs: 2000,
+    ...bind,
+  });
+  binds.push(client);
+  await client.start();
+  return { smsc, client };
+}
+
+function next<K extends keyof SmppBindEvents>(client: SmppBind, event: K): Promise<SmppBindEvents[K][0]> {
+  return new Promise((resolve) => client.once(event, ((value: SmppBindEvents[K][0]) => resolve(value)) as never));
+}
+
+function collect<K extends keyof SmppBindEvents>(client: SmppBind, event: K, count: number): Promise<SmppBindEvents[K][0][]> {
+  const seen: SmppBindEvents[K][0][] = [];
+  return new Promise((resolve) => {
+    const listener = ((value: SmppBindEvents[K][0]) => {
+      seen.push(value);
+      if (seen.length === count) {
+        client.off(event, listener);
+        resolve(seen);
+      }
+    }) as never;
+    client.on(event, listener);
+  });
+}
+
+async function waitFor(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('SmppBind against the SMSC simulator', () => {
+  it('binds, submits a GSM-7 message and receives a delivered receipt with dlrDate', async () => {
+    const { smsc, client } = await setUp();
+    expect(client.state).toBe('bound');
+    const receipt = next(client, 'receipt');
+    const { messageIds } = await client.submit({ source: '+15550001', destination: '+15550002', body: 'Hello {world}' });
+    expect(messageIds).toHaveLength(1);
+    expect(await receipt).toMatchObject({ kind: 'final', messageId: messageIds[0], outcome: 'delivered', stat: 'DELIVRD', err: '000' });
+    expect((await receipt).dlrDate).toMatch(/^\d{10}$/);
+    expect(smsc.submits[0]).toMatchObject({ dataCoding: 0, esmClass: 0, registeredDelivery: 1, udh: [], text: 'Hello {world}', destination: '+15550002' });
+  });
+
+  it('sends multi-part GSM-7 with UDH and the UDHI bit', async () => {
+    const { smsc, client } = await setUp();
+    const receipts = collect(client, 'receipt', 2);
+    const { messageIds } = await client.submit({ source: '1', destination: '2', body: 'a'.repeat(161) });
+    expect(messageIds).toHaveLength(2);
+    expect(smsc.submits.map((s) => s.dataCoding)).toEqual([0, 0]);
+    expect(smsc.submits.map((s) => s.esmClass & 0x40)).toEqual([0x40, 0x40]);
+    const [first, second] = smsc.submits.map((s) => s.udh[0] ?? '');
+    expect(first).toMatch(/^0003[0-9a-f]{2}0201$/);
+    expect(second?.slice(0, 6)).toBe(first?.slice(0, 6));
+    expect(second).toMatch(/0202$/);
+    expect(smsc.submits.map((s) => s.text.length)).toEqual([153, 8]);
+    expect((await receipts).map((r) => r.messageId).sort()).toEqual([...messageIds].sort());
+  });
+
+  it('sends multi-part UCS-2 with data_coding 8, never splitting an emoji', async () => {
+    const { smsc, client } = await setUp();
+    const body = 'Привет 😀 '.repeat(10);
+    const { messageIds } = await client.submit({ source: '1', destination: '2', body });
+    expect(messageIds).toHaveLength(2);
+    expect(smsc.submits.map((s) => s.dataCoding)).toEqual([8, 8]);
+    expect(smsc.submits.every((s) => s.udh.length === 1)).toBe(true);
+    expect(smsc.submits.map((s) => s.text).join('')).toBe(body);
+  });
+
+  it.each([
+    ['undelivered', 'UNDELIV'],
+    ['expired', 'EXPIRED'],
+  ] as const)('maps %s receipts to undelivered', async (dlrOutcome, stat) => {
+    const { client } = await setUp({ dlrOutcome, dlrDelayMs: 20 });
+    const receipt = next(client, 'receipt');
+    await client.submit({ source: '1', destination: '2', body: 'hi' });
+    expect(await receipt).toMatchObject({ outcome: 'undelivered', stat });
+  });
+
+  it('rejects bad credentials with a typed bind error and stays closed', async () => {
+    const smsc = await SmscSimulator.start(credentials);
+    simulator = smsc;
+    const client = new SmppBind({ host: '127.0.0.1', port: smsc.port, systemId: 'reach', password: 'wrong', logger });
+    binds.push(client);
+    const error = await client.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SmppBindRejectedError);
+    expect((error as SmppBindRejectedError).commandStatus).toBe(0x0e);
+    expect(client.state).toBe('closed');
+  });
+
+  it('fails an in-flight submit with SmppBindLostError on a drop, reconnects and submits again', async () => {
+    const { smsc, client } = await setUp({ submitRespDelayMs: 5000 });
+    const inFlight = client.submit({ source: '1', destination: '2', body: 'lost' });
+    await waitFor(() => smsc.submits.length === 1);
+    const reconnecting = next(client, 'state');
+    smsc.dropAll();
+    await expect(inFlight).rejects.toBeInstanceOf(SmppBindLostError);
+    expect(await reconnecting).toBe('connecting');
+    await expect(client.submit({ source: '1', destination: '2', body: 'now' })).rejects.toBeInstanceOf(SmppBindLostError);
+    await waitFor(() => client.state === 'bound');
+    expect(smsc.bindCount).toBe(2);
+    smsc.submitRespDelayMs = 0;
+    await expect(client.submit({ source: '1', destination: '2', body: 'again' })).resolves.toMatchObject({ messageIds: [expect.any(String)] });
+  });
+
+  it('never has more than the window outstanding', async () => {
+    const { smsc, client } = await setUp({ submitRespDelayMs: 100 }, { windowSize: 5, throughputPerSecond: 10_000 });
+    const submits = Array.from({ length: 30 }, (_, i) => client.submit({ source: '1', destination: '2', body: `m${i}` }));
+    await waitFor(() => client.outstanding === 5);
+    await Promise.all(submits);
+    expect(smsc.submits).toHaveLength(30);
+    expect(smsc.peakOutstanding).toBe(5);
+  });
+
+  it('respects the throughput cap', async () => {
+    const rate = 20;
+    const { smsc, client } = await setUp({}, { throughputPerSecond: rate });
+    const started = Date.now();
+    await Promise.all(Array.from({ length: 50 }, (_, i) => client.submit({ source: '1', destination: '2', body: `t${i}` })));
+    const elapsed = Date.now() - started;
+    // 50 submits at 20/s with a burst of 2: at least ~2.4 s; allow margin both ways.
+    expect(elapsed).toBeGreaterThanOrEqual(2000);
+    const firstSecond = smsc.submits.filter((s) => s.receivedAt - started < 1000).length;
+    expect(firstSecond).toBeLessThanOrEqual(rate * 1.1 + 2);
+  });
+
+  it('delivers MO messages as events, reassembling concatenated ones', async () => {
+    const { smsc, client } = await setUp();
+    const short = next(client, 'mo');
+    smsc.injectMo({ source: '+15550009', destination: '+15550001', text: 'STOP' });
+    expect(await short).toEqual({ source: '+15550009', destination: '+15550001', text: 'STOP', dataCoding: 0 });
+    const long = next(client, 'mo');
+    const body = 'Ответ '.repeat(20);
+    smsc.injectMo({ source: '+15550009', destination: '+15550001', text: body });
+    expect(await long).toMatchObject({ text: body, dataCoding: 8 });
+  });
+});
