@@ -33,14 +33,21 @@ export async function executeMessageCommand(
   for (let attempt = 1; ; attempt++) {
     const events = decide(command, current.state);
     if (events.length === 0) return { events, state: current.state, revision: current.revision };
+    const next = events.reduce(evolve, current.state);
     try {
-      const metadata = { ...messageEventMetadata(command.data), command: command.type, occurredAt: command.data.now };
+      const metadata = {
+        ...messageEventMetadata(command.data),
+        command: command.type,
+        occurredAt: command.data.now,
+        // Lets the callbacks planner skip reading the stream of a message nobody asked to hear about.
+        statusCallback: 'statusCallback' in next && next.statusCallback !== null,
+      };
       const result = await store.appendToStream(
         streamId,
         events.map((e) => ({ eventId: randomUUID(), type: e.type, data: e.data, metadata })),
         { expectedRevision: current.revision },
       );
-      return { events, state: events.reduce(evolve, current.state), revision: result.nextExpectedRevision };
+      return { events, state: next, revision: result.nextExpectedRevision };
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError) || attempt >= maxAttempts) throw error;
       current = await readMessageState(store, streamId);

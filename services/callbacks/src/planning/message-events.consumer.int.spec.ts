@@ -140,6 +140,34 @@ describe('message events planner', () => {
     expect(planned).toBe(0);
   });
 
+  it('skips reading the stream when the append recorded no status callback and no webhook wants the event', async () => {
+    const events = await lifecycle(null);
+    let reads = 0;
+    const countingStore = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'readStream') {
+          return (...args: Parameters<PostgresEventStore['readStream']>) => {
+            reads += 1;
+            return target.readStream(...args);
+          };
+        }
+        return Reflect.get(target, property, receiver) as unknown;
+      },
+    });
+    const plan = createMessageEventsPlanner({ db: database.db, store: countingStore, clock: () => new Date(), onPlanned: (count) => (planned += count) });
+    const withoutCallback = (event: RecordedEvent): RecordedEvent => ({ ...event, metadata: { ...event.metadata, statusCallback: false } });
+
+    for (const event of events) expect(await plan(relayed(withoutCallback(event)))).toEqual({ kind: 'ack' });
+    expect(reads).toBe(0);
+    expect(planned).toBe(0);
+
+    // A webhook that wants sms.delivered makes the same event worth reading and planning.
+    await createWebhook(database.db, { accountId, url: 'https://hooks.example.com/d', label: 'd', events: ['sms.delivered'], now: new Date(Date.now() - 60_000) });
+    expect(await plan(relayed(withoutCallback(events[4] as RecordedEvent)))).toEqual({ kind: 'ack' });
+    expect(reads).toBe(1);
+    expect(planned).toBe(1);
+  });
+
   it('rejects a payload that is not a relayed event', async () => {
     const bad = { ...relayed((await lifecycle(null))[0] as RecordedEvent), json: <T>() => ({ nonsense: true }) as T };
     expect(await handler()(bad)).toMatchObject({ kind: 'reject' });

@@ -2,7 +2,14 @@ import { isMessageEventType, MessageEvent, messageIdOfStream } from '@reach/cont
 import type { Db } from '@reach/database';
 import type { EventStore } from '@reach/event-store';
 import { RelayedEvent, type ConsumedMessage, type HandlerOutcome } from '@reach/messaging';
-import { insertPlannedDeliveries, planMessageDeliveries, webhookSubscriptions, type StoredMessageEvent } from '@reach/webhooks';
+import {
+  insertPlannedDeliveries,
+  planMessageDeliveries,
+  reachCellEventOf,
+  webhookSubscriptions,
+  type StoredMessageEvent,
+  type WebhookSubscription,
+} from '@reach/webhooks';
 
 /** Event types that can call for a delivery; every other relayed event is acked untouched. */
 const notifyingTypes: ReadonlySet<string> = new Set([
@@ -35,8 +42,20 @@ export function createMessageEventsPlanner(deps: PlannerDeps) {
   return async (msg: ConsumedMessage): Promise<HandlerOutcome> => {
     const relayed = RelayedEvent.safeParse(msg.json());
     if (!relayed.success) return { kind: 'reject', reason: `not a relayed event: ${relayed.error.message}` };
-    const { type, streamId, revision } = relayed.data;
+    const { type, streamId, revision, metadata } = relayed.data;
     if (!notifyingTypes.has(type) || messageIdOfStream(streamId) === null) return { kind: 'ack' };
+
+    // Fast path: the append recorded that the message has no status callback, so only the
+    // account's webhooks can want this event; most messages notify nobody and cost one query.
+    let subscriptions: WebhookSubscription[] | null = null;
+    if (metadata['statusCallback'] === false) {
+      const event = MessageEvent.safeParse({ type, data: relayed.data.data });
+      if (!event.success) return { kind: 'reject', reason: `event ${relayed.data.eventId} does not match its schema: ${event.error.message}` };
+      const webhookEvent = reachCellEventOf(event.data);
+      if (webhookEvent === null) return { kind: 'ack' };
+      subscriptions = await webhookSubscriptions(deps.db, event.data.data.accountId);
+      if (!subscriptions.some((s) => s.events.includes(webhookEvent))) return { kind: 'ack' };
+    }
 
     const recorded = await deps.store.readStream(streamId, { maxCount: Number(revision) + 1 });
     const stream: StoredMessageEvent[] = [];
@@ -48,7 +67,7 @@ export function createMessageEventsPlanner(deps: PlannerDeps) {
     }
     const first = stream[0];
     if (first === undefined) return { kind: 'retry', reason: `stream ${streamId} is not readable yet` };
-    const subscriptions = await webhookSubscriptions(deps.db, first.event.data.accountId);
+    subscriptions ??= await webhookSubscriptions(deps.db, first.event.data.accountId);
     const planned = planMessageDeliveries(stream, subscriptions);
     const inserted = await insertPlannedDeliveries(deps.db, planned, deps.clock());
     if (inserted > 0) deps.onPlanned(inserted);
