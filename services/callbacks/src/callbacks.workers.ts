@@ -9,7 +9,7 @@ import { Metrics } from '@reach/service-runtime';
 import { CALLBACKS_CONFIG, type CallbacksConfig } from './config';
 import { DeliveryWorker } from './delivery/delivery-worker';
 import { SigningKeys } from './delivery/signing-keys';
-import { createMessageEventsPlanner } from './planning/message-events.consumer';
+import { createMessageEventsPlanner, notifyingEventTypes } from './planning/message-events.consumer';
 
 /**
  * The callbacks service's moving parts, on every replica: the planner (relayed events → outbox
@@ -21,7 +21,7 @@ export class CallbacksWorkers implements OnApplicationBootstrap, BeforeApplicati
   private readonly dispatcher: SafeDispatcher;
   private readonly worker: DeliveryWorker;
   private readonly planned: Counter;
-  private planner: DurableConsumer | null = null;
+  private planners: DurableConsumer[] = [];
 
   constructor(
     @Inject(PLATFORM) private readonly platform: PlatformConnections,
@@ -88,36 +88,44 @@ export class CallbacksWorkers implements OnApplicationBootstrap, BeforeApplicati
   async onApplicationBootstrap(): Promise<void> {
     const { nc, names, db, store } = this.platform;
     this.worker.start();
-    this.planner = await runDurableConsumer(nc, {
-      names,
-      stream: names.eventsStream,
-      durable: names.consumerName('callbacks', 'planner'),
-      filterSubjects: [names.allEvents],
-      handler: createMessageEventsPlanner({
-        db,
-        store,
-        clock: () => new Date(),
-        onPlanned: (count) => {
-          this.planned.inc(count);
-          this.worker.wake();
-        },
-      }),
-      logger: this.logger.child({ component: 'delivery-planner' }),
-      concurrency: this.config.CALLBACKS_PLANNER_CONCURRENCY,
-      batchSize: 128,
-      maxAckPending: 2000,
-      // A handler that throws met a transient fault (the database away): keep retrying with
-      // backoff for as long as it takes rather than dead-lettering a notification.
-      maxDeliveries: 10_000,
-      // Planning one event takes milliseconds: a replica that died holding events hands them
-      // to the others after 10 s instead of the default 30 s.
-      ackWaitMs: 10_000,
+    const handler = createMessageEventsPlanner({
+      db,
+      store,
+      clock: () => new Date(),
+      onPlanned: (count) => {
+        this.planned.inc(count);
+        this.worker.wake();
+      },
     });
+    // One durable per event type that can notify, so the planner is never handed the events that
+    // cannot (accepted, scheduled, dispatched…): nats-server 2.9 takes one filter subject per
+    // consumer. Planning reads the stream from its start, so no order across them is needed.
+    for (const type of notifyingEventTypes) {
+      this.planners.push(
+        await runDurableConsumer(nc, {
+          names,
+          stream: names.eventsStream,
+          durable: names.consumerName('callbacks', `planner-${type}`),
+          filterSubjects: [names.eventSubject(type)],
+          handler,
+          logger: this.logger.child({ component: 'delivery-planner', eventType: type }),
+          concurrency: this.config.CALLBACKS_PLANNER_CONCURRENCY,
+          batchSize: 128,
+          maxAckPending: 2000,
+          // A handler that throws met a transient fault (the database away): keep retrying with
+          // backoff for as long as it takes rather than dead-lettering a notification.
+          maxDeliveries: 10_000,
+          // Planning one event takes milliseconds: a replica that died holding events hands them
+          // to the others after 10 s instead of the default 30 s.
+          ackWaitMs: 10_000,
+        }),
+      );
+    }
   }
 
   /** Stop planning, let attempts in flight finish and record them, then close the HTTP pool. */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.planner?.stop();
+    await Promise.all(this.planners.map((planner) => planner.stop()));
     await this.worker.stop();
     await this.dispatcher.close();
   }

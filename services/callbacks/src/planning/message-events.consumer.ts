@@ -12,7 +12,7 @@ import {
 } from '@reach/webhooks';
 
 /** Event types that can call for a delivery; every other relayed event is acked untouched. */
-const notifyingTypes: ReadonlySet<string> = new Set([
+export const notifyingEventTypes = [
   'MessageQueued',
   'MessageSent',
   'MessageDelivered',
@@ -21,7 +21,8 @@ const notifyingTypes: ReadonlySet<string> = new Set([
   'MessageExpired',
   'MessageCanceled',
   'MessageReceived',
-]);
+] as const;
+const notifyingTypes: ReadonlySet<string> = new Set(notifyingEventTypes);
 
 export interface PlannerDeps {
   readonly db: Db;
