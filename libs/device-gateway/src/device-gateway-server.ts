@@ -1,0 +1,461 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { DeviceGatewayClosedError } from './device-gateway.errors';
+import { isReportFrame, parseDeviceFrame, reportKey, serializeFrame, type DeviceFrame, type HelloFrame, type ReportFrame, type ReportStep, type SendFrame, type Sim } from './device-protocol';
+import { SendPacer } from './send-pacer';
+
+/** What the token lookup knows about a device. */
+export interface DeviceIdentity {
+  readonly deviceId: string;
+  readonly accountId: string;
+  /** Numbers bound to the device (`reachctl device bind`). */
+  readonly numbers: readonly string[];
+  /** Configured pacing; the gateway default (30) when absent. */
+  readonly sendsPerMinute?: number;
+}
+
+/**
+ * Resolves a presented device token to its device, or null. Implementations MUST look the device
+ * up by `hashDeviceToken(token)` (tokens are stored only as SHA-256 hashes) and compare hashes
+ * with `deviceTokenHashesEqual` (constant time) — never the plain token, never `===`.
+ */
+export type DeviceTokenLookup = (token: string) => Promise<DeviceIdentity | null>;
+
+/** A send command as the dispatcher hands it over; `commandId` makes `sendCommand` idempotent. */
+export type DeviceSendCommand = Omit<SendFrame, 'v' | 'type'>;
+
+export type DeviceOfflineReason = 'closed' | 'heartbeat-timeout' | 'replaced' | 'gateway-closed';
+
+export interface DeviceReport {
+  readonly deviceId: string;
+  readonly accountId: string;
+  readonly commandId: string;
+  readonly messageId: string;
+  readonly step: ReportStep;
+  readonly at: string;
+  /** Only for `failed`. */
+  readonly reason?: string;
+  readonly detail?: string;
+}
+
+export interface DeviceInboundSms {
+  readonly deviceId: string;
+  readonly accountId: string;
+  readonly inboundId: string;
+  readonly from: string;
+  readonly to?: string;
+  readonly sim?: number;
+  readonly body: string;
+  readonly receivedAt: string;
+}
+
+export type DeviceGatewayEvents = {
+  online: [{ readonly deviceId: string; readonly accountId: string; readonly sims: readonly Sim[]; readonly sendsPerMinute: number }];
+  offline: [{ readonly deviceId: string; readonly reason: DeviceOfflineReason }];
+  /** The send frame was written to a connected, greeted device (issue 5: `dispatched`). */
+  dispatched: [{ readonly deviceId: string; readonly commandId: string; readonly messageId: string; readonly attempt: number }];
+  /** First sighting of each messageId + step; duplicates are acked but not emitted. */
+  report: [DeviceReport];
+  /** First sighting of each inbound id; duplicates are acked but not emitted. */
+  inbound: [DeviceInboundSms];
+};
+
+export interface DeviceGatewayOptions {
+  readonly lookup: DeviceTokenLookup;
+  /** Attach to this server's `upgrade` (requests on other paths are left to other handlers)… */
+  readonly server?: Server;
+  /** …or listen on its own (port 0 = ephemeral). */
+  readonly port?: number;
+  readonly host?: string;
+  /** Upgrade path, default `/v1/device`. */
+  readonly path?: string;
+  readonly heartbeatIntervalMs?: number;
+  /** Silence longer than this (no frame at all) marks the device offline; default 3 × interval. */
+  readonly heartbeatTimeoutMs?: number;
+  readonly defaultSendsPerMinute?: number;
+  /** The pacing window (default 60 000 ms); `sendsPerMinute` sends are allowed per window. */
+  readonly pacingWindowMs?: number;
+  /** Remembered report / inbound keys per device for dedupe (oldest forgotten first). */
+  readonly dedupeMemory?: number;
+  readonly logger?: Logger;
+}
+
+interface PendingCommand {
+  readonly command: DeviceSendCommand;
+  /** `written`: on the current connection, awaiting `accepted`; `waiting`: to be (re-)sent. */
+  state: 'waiting' | 'written';
+  attempts: number;
+}
+
+interface DeviceState {
+  readonly deviceId: string;
+  identity?: DeviceIdentity;
+  socket?: WebSocket;
+  greeted: boolean;
+  pacer?: SendPacer;
+  pumpTimer?: NodeJS.Timeout;
+  /** In order; an entry leaves the queue at the first report for its message (the device owns it then). */
+  readonly queue: PendingCommand[];
+  /** Commands the device reported on: never re-sent, `sendCommand` with them is a no-op. */
+  readonly settled: Set<string>;
+  readonly seenReports: Set<string>;
+  readonly seenInbound: Set<string>;
+}
+
+interface Connection {
+  readonly socket: WebSocket;
+  readonly identity: DeviceIdentity;
+  lastSeen: number;
+  lastHeartbeatSent: number;
+  timer?: NodeJS.Timeout;
+  offlineReason?: DeviceOfflineReason;
+}
+
+/**
+ * The device channel's WebSocket edge (docs/device-protocol.md). State is in memory only: the
+ * per-device queues, settled commands and dedupe keys are lost on restart. That is acceptable
+ * for this groundwork because the dispatcher, which will own it, keeps a durable backlog and
+ * re-issues unsettled commands (`sendCommand` is idempotent by commandId).
+ */
+export class DeviceGatewayServer extends EventEmitter<DeviceGatewayEvents> {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  private readonly devices = new Map<string, DeviceState>();
+  private readonly path: string;
+  private readonly heartbeatIntervalMs: number;
+  private readonly heartbeatTimeoutMs: number;
+  private readonly defaultSendsPerMinute: number;
+  private readonly pacingWindowMs: number;
+  private readonly dedupeMemory: number;
+  private closed = false;
+  private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => this.handleUpgrade(request, socket, head);
+
+  private constructor(
+    private readonly options: DeviceGatewayOptions,
+    private readonly http: Server,
+    private readonly ownsHttp: boolean,
+  ) {
+    super();
+    this.path = options.path ?? '/v1/device';
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 15_000;
+    this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 3 * this.heartbeatIntervalMs;
+    this.defaultSendsPerMinute = options.defaultSendsPerMinute ?? 30;
+    this.pacingWindowMs = options.pacingWindowMs ?? 60_000;
+    this.dedupeMemory = options.dedupeMemory ?? 10_000;
+    http.on('upgrade', this.onUpgrade);
+  }
+
+  /** Attaches to `options.server`, or listens on `options.port` / `options.host`. */
+  static async start(options: DeviceGatewayOptions): Promise<DeviceGatewayServer> {
+    if (options.server) return new DeviceGatewayServer(options, options.server, false);
+    const http = createServer((_request, response) => {
+      response.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket upgrade required');
+    });
+    const gateway = new DeviceGatewayServer(options, http, true);
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+    return gateway;
+  }
+
+  get port(): number {
+    return (this.http.address() as AddressInfo).port;
+  }
+
+  /** The WebSocket URL devices connect to (for a gateway that listens on its own). */
+  get url(): string {
+    const address = this.http.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `ws://${host}:${address.port}${this.path}`;
+  }
+
+  /**
+   * Queues a send for the device, in order. Delivered now when the device is online (and pacing
+   * allows), else on its next connection. Idempotent by commandId: a command already queued or
+   * already reported on is ignored.
+   */
+  sendCommand(deviceId: string, command: DeviceSendCommand): void {
+    if (this.closed) throw new DeviceGatewayClosedError();
+    const state = this.device(deviceId);
+    if (state.settled.has(command.commandId) || state.queue.some((pending) => pending.command.commandId === command.commandId)) return;
+    state.queue.push({ command, state: 'waiting', attempts: 0 });
+    this.pump(state);
+  }
+
+  isOnline(deviceId: string): boolean {
+    const state = this.devices.get(deviceId);
+    return state?.greeted === true && state.socket?.readyState === WebSocket.OPEN;
+  }
+
+  /** Commands not yet reported on by the device (written or waiting). */
+  pendingCount(deviceId: string): number {
+    return this.devices.get(deviceId)?.queue.length ?? 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.http.off('upgrade', this.onUpgrade);
+    for (const state of this.devices.values()) {
+      if (state.pumpTimer) clearTimeout(state.pumpTimer);
+      state.pumpTimer = undefined;
+      const socket = state.socket;
+      if (socket) {
+        this.connectionOf(socket).offlineReason = 'gateway-closed';
+        socket.terminate();
+      }
+    }
+    // Sockets that never said hello are not in `devices`; ws waits for every client before closing.
+    for (const socket of this.wss.clients) socket.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    if (this.ownsHttp) {
+      this.http.closeAllConnections();
+      await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    }
+  }
+
+  // ---- connection lifecycle -------------------------------------------------------------------
+
+  private readonly connections = new WeakMap<WebSocket, Connection>();
+
+  private connectionOf(socket: WebSocket): Connection {
+    const connection = this.connections.get(socket);
+    if (!connection) throw new Error('socket without connection state');
+    return connection;
+  }
+
+  private handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const pathname = new URL(request.url ?? '/', 'http://device').pathname;
+    if (pathname !== this.path) {
+      if (this.ownsHttp) reject(socket, 404, 'Not Found');
+      return;
+    }
+    const match = /^Bearer ([^\s]+)$/.exec(request.headers.authorization ?? '');
+    if (!match?.[1] || this.closed) {
+      reject(socket, 401, 'Unauthorized');
+      return;
+    }
+    this.options.lookup(match[1]).then(
+      (identity) => {
+        if (!identity || this.closed) {
+          reject(socket, 401, 'Unauthorized');
+          return;
+        }
+        this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, identity));
+      },
+      (error: unknown) => {
+        this.options.logger?.error({ err: error }, 'device token lookup failed');
+        reject(socket, 503, 'Service Unavailable');
+      },
+    );
+  }
+
+  private accept(socket: WebSocket, identity: DeviceIdentity): void {
+    const connection: Connection = { socket, identity, lastSeen: Date.now(), lastHeartbeatSent: 0 };
+    this.connections.set(socket, connection);
+    // Until hello, the same silence rule applies: a socket that never greets is closed.
+    connection.timer = setInterval(() => this.tick(connection), Math.max(10, Math.min(this.heartbeatIntervalMs, this.heartbeatTimeoutMs / 3)));
+    socket.on('message', (data: RawData, isBinary: boolean) => this.onMessage(connection, data, isBinary));
+    socket.on('error', (error) => this.options.logger?.warn({ err: error, deviceId: identity.deviceId }, 'device socket error'));
+    socket.on('close', () => this.onClose(connection));
+  }
+
+  private tick(connection: Connection): void {
+    const now = Date.now();
+    if (now - connection.lastSeen > this.heartbeatTimeoutMs) {
+      connection.offlineReason = 'heartbeat-timeout';
+      connection.socket.terminate();
+      return;
+    }
+    const state = this.devices.get(connection.identity.deviceId);
+    if (state?.socket !== connection.socket || !state.greeted) return;
+    if (now - connection.lastHeartbeatSent >= this.heartbeatIntervalMs) {
+      connection.lastHeartbeatSent = now;
+      this.write(connection.socket, serializeFrame({ type: 'heartbeat', at: new Date(now).toISOString() }));
+    }
+  }
+
+  private onClose(connection: Connection): void {
+    if (connection.timer) clearInterval(connection.timer);
+    const state = this.devices.get(connection.identity.deviceId);
+    if (!state || state.socket !== connection.socket) return;
+    const wasOnline = state.greeted;
+    state.socket = undefined;
+    state.greeted = false;
+    if (state.pumpTimer) clearTimeout(state.pumpTimer);
+    state.pumpTimer = undefined;
+    // Written but not accepted: the device may never have seen them; re-sent, in order, on reconnect.
+    for (const pending of state.queue) pending.state = 'waiting';
+    if (wasOnline) this.emit('offline', { deviceId: state.deviceId, reason: connection.offlineReason ?? 'closed' });
+  }
+
+  private onMessage(connection: Connection, data: RawData, isBinary: boolean): void {
+    connection.lastSeen = Date.now();
+    if (isBinary) {
+      this.sendError(connection.socket, 'DEVICE_FRAME_BINARY', 'Frames are JSON text', false);
+      return;
+    }
+    const parsed = parseDeviceFrame(rawText(data));
+    if (!parsed.ok) {
+      this.sendError(connection.socket, parsed.error.code, parsed.error.message, false);
+      return;
+    }
+    const frame: DeviceFrame = parsed.frame;
+    const state = this.devices.get(connection.identity.deviceId);
+    const current = state?.socket === connection.socket && state.greeted;
+    if (frame.type === 'hello') {
+      this.onHello(connection, frame);
+      return;
+    }
+    if (!current || !state) {
+      this.sendError(connection.socket, 'DEVICE_HELLO_REQUIRED', 'Send hello first', false);
+      return;
+    }
+    switch (frame.type) {
+      case 'heartbeat':
+        return;
+      case 'accepted':
+      case 'sent':
+      case 'delivered':
+      case 'failed':
+        this.onReport(state, connection, frame);
+        return;
+      case 'inbound': {
+        if (remember(state.seenInbound, frame.inboundId, this.dedupeMemory)) {
+          this.emit('inbound', {
+            deviceId: state.deviceId,
+            accountId: connection.identity.accountId,
+            inboundId: frame.inboundId,
+            from: frame.from,
+            body: frame.body,
+            receivedAt: frame.receivedAt,
+            ...(frame.to !== undefined ? { to: frame.to } : {}),
+            ...(frame.sim !== undefined ? { sim: frame.sim } : {}),
+          });
+        }
+        this.write(connection.socket, serializeFrame({ type: 'ack', of: 'inbound', inboundId: frame.inboundId }));
+        return;
+      }
+      default: {
+        const unreachable: never = frame;
+        throw new Error(`unhandled frame ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  private onHello(connection: Connection, hello: HelloFrame): void {
+    const { identity, socket } = connection;
+    const state = this.device(identity.deviceId);
+    if (state.socket === socket && state.greeted) {
+      this.sendError(socket, 'DEVICE_HELLO_REPEATED', 'hello was already received on this connection', false);
+      return;
+    }
+    const previous = state.socket;
+    if (previous && previous !== socket) {
+      // The newer connection wins (a phone that reconnected before the old socket timed out).
+      const old = this.connections.get(previous);
+      if (old) old.offlineReason = 'replaced';
+      this.onClose(old ?? connection);
+      previous.close(4000, 'replaced by a newer connection');
+    }
+    state.identity = identity;
+    state.socket = socket;
+    state.greeted = true;
+    const sendsPerMinute = Math.min(identity.sendsPerMinute ?? this.defaultSendsPerMinute, hello.maxSendsPerMinute);
+    // Kept across reconnects, so reconnecting does not reset the window.
+    if (!state.pacer || state.pacer.limit !== sendsPerMinute) state.pacer = new SendPacer(sendsPerMinute, this.pacingWindowMs);
+    this.write(
+      socket,
+      serializeFrame({ type: 'welcome', deviceId: identity.deviceId, heartbeatIntervalMs: this.heartbeatIntervalMs, heartbeatTimeoutMs: this.heartbeatTimeoutMs, sendsPerMinute }),
+    );
+    this.emit('online', { deviceId: identity.deviceId, accountId: identity.accountId, sims: hello.sims, sendsPerMinute });
+    this.pump(state);
+  }
+
+  private onReport(state: DeviceState, connection: Connection, frame: ReportFrame): void {
+    if (isReportFrame(frame) && remember(state.seenReports, reportKey(frame.messageId, frame.type), this.dedupeMemory)) {
+      // Any report means the device holds the command: never re-sent (in particular after `sent`).
+      remember(state.settled, frame.commandId, this.dedupeMemory);
+      const index = state.queue.findIndex((pending) => pending.command.commandId === frame.commandId);
+      if (index >= 0) state.queue.splice(index, 1);
+      this.emit('report', {
+        deviceId: state.deviceId,
+        accountId: connection.identity.accountId,
+        commandId: frame.commandId,
+        messageId: frame.messageId,
+        step: frame.type,
+        at: frame.at,
+        ...(frame.type === 'failed' ? { reason: frame.reason, ...(frame.detail !== undefined ? { detail: frame.detail } : {}) } : {}),
+      });
+    }
+    // Duplicates are acked again: the device re-sends a report until it sees the ack.
+    this.write(connection.socket, serializeFrame({ type: 'ack', of: 'report', messageId: frame.messageId, step: frame.type }));
+  }
+
+  // ---- sending ---------------------------------------------------------------------------------
+
+  private pump(state: DeviceState): void {
+    if (state.pumpTimer || !state.greeted || !state.socket || state.socket.readyState !== WebSocket.OPEN || !state.pacer) return;
+    for (const pending of state.queue) {
+      if (pending.state !== 'waiting') continue;
+      const wait = state.pacer.take(Date.now());
+      if (wait > 0) {
+        state.pumpTimer = setTimeout(() => {
+          state.pumpTimer = undefined;
+          this.pump(state);
+        }, wait);
+        return;
+      }
+      pending.state = 'written';
+      pending.attempts += 1;
+      this.write(state.socket, serializeFrame({ type: 'send', ...pending.command }));
+      this.emit('dispatched', { deviceId: state.deviceId, commandId: pending.command.commandId, messageId: pending.command.messageId, attempt: pending.attempts });
+    }
+  }
+
+  private device(deviceId: string): DeviceState {
+    let state = this.devices.get(deviceId);
+    if (!state) {
+      state = { deviceId, greeted: false, queue: [], settled: new Set(), seenReports: new Set(), seenInbound: new Set() };
+      this.devices.set(deviceId, state);
+    }
+    return state;
+  }
+
+  private sendError(socket: WebSocket, code: string, message: string, fatal: boolean): void {
+    this.write(socket, serializeFrame({ type: 'error', code, message, fatal }));
+    if (fatal) socket.close(4400, code);
+  }
+
+  private write(socket: WebSocket, text: string): void {
+    if (socket.readyState === WebSocket.OPEN) socket.send(text);
+  }
+}
+
+function reject(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}
+
+/** Adds the key; false when it was already there. Forgets the oldest key beyond `limit`. */
+function remember(set: Set<string>, key: string, limit: number): boolean {
+  if (set.has(key)) return false;
+  set.add(key);
+  if (set.size > limit) {
+    const oldest = set.values().next();
+    if (!oldest.done) set.delete(oldest.value);
+  }
+  return true;
+}

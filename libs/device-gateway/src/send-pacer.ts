@@ -1,0 +1,26 @@
+/**
+ * Per-device send pacing: at most `limit` sends in any window of `windowMs` (default 30 per
+ * 60 s, Android's own limit). A sliding-window log rather than a refilling bucket: a bucket of
+ * burst N refilled at N/window lets almost 2N through in one window, which the handset would
+ * refuse. Time comes in as an argument, so the arithmetic is tested without timers.
+ */
+export class SendPacer {
+  private readonly stamps: number[] = [];
+
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+  ) {
+    if (!(limit >= 1) || !Number.isInteger(limit) || !(windowMs > 0)) throw new RangeError('SendPacer needs an integer limit >= 1 and windowMs > 0');
+  }
+
+  /** Takes a slot and returns 0, or returns the milliseconds until one frees up. */
+  take(now: number): number {
+    while (this.stamps.length > 0 && (this.stamps[0] as number) + this.windowMs <= now) this.stamps.shift();
+    if (this.stamps.length < this.limit) {
+      this.stamps.push(now);
+      return 0;
+    }
+    return (this.stamps[0] as number) + this.windowMs - now;
+  }
+}
