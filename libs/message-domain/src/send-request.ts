@@ -155,20 +155,20 @@ export function validateReachCellListQuery(
     perPage: number;
   } = { page: REACHCELL_DEFAULT_PAGE, perPage: REACHCELL_DEFAULT_PER_PAGE };
 
-  const number = single(query, 'number', errors);
+  const number = singleQueryParam(query, 'number', errors);
   if (number !== undefined) {
     const candidate = /^ \d/.test(number) ? `+${number.slice(1)}` : number;
     if (hasE164Shape(candidate)) value.number = candidate;
     else errors.push({ field: 'number', code: 'invalid_number', message: 'number must be an E.164 number such as +14155552671' });
   }
 
-  const direction = single(query, 'direction', errors);
+  const direction = singleQueryParam(query, 'direction', errors);
   if (direction !== undefined) {
     if (isOneOf(directions, direction)) value.direction = direction;
     else errors.push({ field: 'direction', code: 'invalid_value', message: 'direction must be inbound or outbound' });
   }
 
-  const status = single(query, 'status', errors);
+  const status = singleQueryParam(query, 'status', errors);
   if (status !== undefined) {
     if (isOneOf(reachCellStatuses, status)) value.status = status;
     else errors.push({ field: 'status', code: 'invalid_value', message: `status must be one of: ${reachCellStatuses.join(', ')}` });
@@ -183,16 +183,27 @@ export function validateReachCellListQuery(
     errors.push({ field: 'to_date', code: 'out_of_range', message: 'to_date must not be before from_date' });
   }
 
-  const page = integerParam(query, 'page', 1, REACHCELL_MAX_PAGE, errors);
+  const page = integerQueryParam(query, 'page', 1, REACHCELL_MAX_PAGE, errors);
   if (page !== undefined) value.page = page;
-  const perPage = integerParam(query, 'per_page', 1, REACHCELL_MAX_PER_PAGE, errors);
+  const perPage = integerQueryParam(query, 'per_page', 1, REACHCELL_MAX_PER_PAGE, errors);
   if (perPage !== undefined) value.perPage = perPage;
 
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value };
 }
 
 /** The parameter's one string value; undefined when absent, empty or refused (error recorded). */
-function single(query: Readonly<Record<string, unknown>>, field: string, errors: ListQueryError[]): string | undefined {
+/** The errors the shared query-parameter readers report. */
+export type QueryParamErrorCode = 'invalid_type' | 'repeated' | 'invalid_value' | 'out_of_range';
+
+/**
+ * One query parameter as text: absent or empty is `undefined`; a repeated or non-text value is
+ * reported in `errors` (and also `undefined`). Shared by every list endpoint's query parser.
+ */
+export function singleQueryParam<C extends string>(
+  query: Readonly<Record<string, unknown>>,
+  field: string,
+  errors: FieldError<C | QueryParamErrorCode>[],
+): string | undefined {
   const raw = query[field];
   if (raw === undefined || raw === '') return undefined;
   if (Array.isArray(raw)) {
@@ -207,7 +218,7 @@ function single(query: Readonly<Record<string, unknown>>, field: string, errors:
 }
 
 function dateParam(query: Readonly<Record<string, unknown>>, field: string, errors: ListQueryError[]): string | undefined {
-  const raw = single(query, field, errors);
+  const raw = singleQueryParam(query, field, errors);
   if (raw === undefined) return undefined;
   if (!isCalendarDate(raw)) {
     errors.push({ field, code: 'invalid_date', message: `${field} must be a date as YYYY-MM-DD` });
@@ -216,14 +227,15 @@ function dateParam(query: Readonly<Record<string, unknown>>, field: string, erro
   return raw;
 }
 
-function integerParam(
+/** A whole-number query parameter within [min, max]; problems are reported in `errors`. */
+export function integerQueryParam<C extends string>(
   query: Readonly<Record<string, unknown>>,
   field: string,
   min: number,
   max: number,
-  errors: ListQueryError[],
+  errors: FieldError<C | QueryParamErrorCode>[],
 ): number | undefined {
-  const raw = single(query, field, errors);
+  const raw = singleQueryParam(query, field, errors);
   if (raw === undefined) return undefined;
   if (!/^\d+$/.test(raw)) {
     errors.push({ field, code: 'invalid_value', message: `${field} must be a whole number` });

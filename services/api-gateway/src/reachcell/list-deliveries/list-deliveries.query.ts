@@ -3,6 +3,8 @@ import {
   REACHCELL_DEFAULT_PER_PAGE,
   REACHCELL_MAX_PAGE,
   REACHCELL_MAX_PER_PAGE,
+  integerQueryParam,
+  singleQueryParam,
   type FieldError,
   type ValidationResult,
 } from '@reach/message-domain';
@@ -32,51 +34,16 @@ export function validateDeliveryListQuery(
   const errors: FieldError<DeliveryListQueryErrorCode>[] = [];
   const value: { page: number; perPage: number; state?: DeliveryState } = { page: REACHCELL_DEFAULT_PAGE, perPage: REACHCELL_DEFAULT_PER_PAGE };
 
-  const state = single(query, 'state', errors);
+  const state = singleQueryParam(query, 'state', errors);
   if (state !== undefined) {
     const known = deliveryStates.find((s) => s === state);
     if (known !== undefined) value.state = known;
     else errors.push({ field: 'state', code: 'invalid_value', message: `state must be one of: ${deliveryStates.join(', ')}` });
   }
-  const page = integer(query, 'page', 1, REACHCELL_MAX_PAGE, errors);
+  const page = integerQueryParam(query, 'page', 1, REACHCELL_MAX_PAGE, errors);
   if (page !== undefined) value.page = page;
-  const perPage = integer(query, 'per_page', 1, REACHCELL_MAX_PER_PAGE, errors);
+  const perPage = integerQueryParam(query, 'per_page', 1, REACHCELL_MAX_PER_PAGE, errors);
   if (perPage !== undefined) value.perPage = perPage;
 
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value };
-}
-
-function single(query: Readonly<Record<string, unknown>>, field: string, errors: FieldError<DeliveryListQueryErrorCode>[]): string | undefined {
-  const raw = query[field];
-  if (raw === undefined || raw === '') return undefined;
-  if (Array.isArray(raw)) {
-    errors.push({ field, code: 'repeated', message: `${field} must be given at most once` });
-    return undefined;
-  }
-  if (typeof raw !== 'string') {
-    errors.push({ field, code: 'invalid_type', message: `${field} must be a string` });
-    return undefined;
-  }
-  return raw;
-}
-
-function integer(
-  query: Readonly<Record<string, unknown>>,
-  field: string,
-  min: number,
-  max: number,
-  errors: FieldError<DeliveryListQueryErrorCode>[],
-): number | undefined {
-  const raw = single(query, field, errors);
-  if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw)) {
-    errors.push({ field, code: 'invalid_value', message: `${field} must be a whole number` });
-    return undefined;
-  }
-  const n = Number(raw);
-  if (n < min || n > max) {
-    errors.push({ field, code: 'out_of_range', message: `${field} must be between ${min} and ${max}` });
-    return undefined;
-  }
-  return n;
 }
