@@ -49,6 +49,58 @@ export interface NumbersTable {
   account_id: string;
   channel: Generated<'simulated' | 'device' | 'smpp'>;
   created_at: DefaultedTimestamp;
+  /** The device whose SIM holds the number (`reachctl device bind`). */
+  device_id: ColumnType<string | null, string | null | undefined, string | null>;
+  sim_slot: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The SMPP connector the number's messages go out on. */
+  connector_id: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export interface DevicesTable {
+  id: string;
+  account_id: string;
+  name: Generated<string>;
+  /** SHA-256 of the device token; the token itself is shown once and never stored. */
+  token_hash: Buffer;
+  sends_per_minute: Generated<number>;
+  created_at: DefaultedTimestamp;
+  revoked_at: Timestamp | null;
+}
+
+export interface SmppConnectorsTable {
+  id: string;
+  /** Null: platform-wide, routable from any account's senders. */
+  account_id: string | null;
+  name: string;
+  host: string;
+  port: number;
+  system_id: string;
+  /** AES-256-GCM sealed bind password (see `@reach/accounts` connector sealing). */
+  password_sealed: Buffer;
+  system_type: Generated<string>;
+  bind_mode: Generated<'transceiver'>;
+  source_ton: Generated<number>;
+  source_npi: Generated<number>;
+  dest_ton: Generated<number>;
+  dest_npi: Generated<number>;
+  throughput_per_second: Generated<number>;
+  window_size: Generated<number>;
+  created_at: DefaultedTimestamp;
+  disabled_at: Timestamp | null;
+}
+
+export interface SmppSubmissionsTable {
+  connector_id: string;
+  carrier_message_id: string;
+  message_id: string;
+  part_index: number;
+  part_count: number;
+  outcome: 'delivered' | 'undelivered' | null;
+  stat: string | null;
+  err: string | null;
+  dlr_date: string | null;
+  submitted_at: DefaultedTimestamp;
+  receipted_at: Timestamp | null;
 }
 
 export interface MessagesTable {
@@ -108,12 +160,15 @@ export interface DispatchQueueTable {
   trace_parent: ColumnType<string | null, string | null | undefined, string | null>;
   /** Correlation id of the request the message came from, for the backlog send's events and log lines. */
   correlation_id: ColumnType<string | null, string | null | undefined, string | null>;
+  channel: ColumnType<'simulated' | 'device' | 'smpp', 'simulated' | 'device' | 'smpp' | undefined, 'simulated' | 'device' | 'smpp'>;
 }
 
 export interface SendersTable {
   account_id: string;
   sender: string;
   created_at: DefaultedTimestamp;
+  /** The SMPP connector the sender id's messages go out on (null: the default channel). */
+  connector_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface AccountBalancesTable {
@@ -232,12 +287,18 @@ export interface Database {
   webhooks: WebhooksTable;
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
+  devices: DevicesTable;
+  smpp_connectors: SmppConnectorsTable;
+  smpp_submissions: SmppSubmissionsTable;
 }
 
 export type MessageRow = Selectable<MessagesTable>;
 export type NewMessageRow = Insertable<MessagesTable>;
 export type AccountRow = Selectable<AccountsTable>;
 export type NumberRow = Selectable<NumbersTable>;
+export type DeviceRow = Selectable<DevicesTable>;
+export type SmppConnectorRow = Selectable<SmppConnectorsTable>;
+export type SmppSubmissionRow = Selectable<SmppSubmissionsTable>;
 export type DispatchQueueRow = Selectable<DispatchQueueTable>;
 export type WebhookRow = Selectable<WebhooksTable>;
 export type DeliveryRow = Selectable<DeliveriesTable>;

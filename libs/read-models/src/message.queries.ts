@@ -77,13 +77,14 @@ export async function listMessages(
  */
 export async function findUnfinishedMessages(
   db: Kysely<Database>,
-  filter: { channel: string; changedBefore: Date; limit: number },
+  filter: { channels: readonly string[]; changedBefore: Date; limit: number },
 ): Promise<Array<{ messageId: string; from: string }>> {
+  if (filter.channels.length === 0) return [];
   const rows = await db
     .selectFrom('messages')
     .select(['message_id', 'from_number'])
     .where('direction', '=', 'outbound')
-    .where('channel', '=', filter.channel)
+    .where('channel', 'in', [...filter.channels])
     .where('status', 'in', ['dispatched', 'sent'])
     .where('updated_at', '<', filter.changedBefore)
     .orderBy('updated_at')

@@ -43,7 +43,6 @@ export class DispatcherWorkers implements OnApplicationBootstrap, BeforeApplicat
     this.pump = new DispatchPump({
       db: platform.db,
       store: platform.store,
-      isOnline: (e164) => presence.isOnline(e164),
       logger: logger.child({ component: 'dispatch-pump' }),
       onOutcome: (outcome) => outcomes.inc({ outcome }),
     });
@@ -54,7 +53,7 @@ export class DispatcherWorkers implements OnApplicationBootstrap, BeforeApplicat
         failureRate: config.SIM_FAILURE_RATE,
         undeliveredRate: config.SIM_UNDELIVERED_RATE,
       },
-      this.pump,
+      (e164) => presence.isOnline(e164),
     );
     this.pump.attach(this.channel);
     this.lease = new AdvisoryLease(platform.pool, 'dispatcher:simulated');
@@ -95,6 +94,7 @@ export class DispatcherWorkers implements OnApplicationBootstrap, BeforeApplicat
     try {
       if (!this.lease.held && (await this.lease.tryAcquire())) {
         this.logger.info('simulated channel lease acquired; resuming queued and unfinished messages');
+        await this.pump.startChannels();
         await this.pump.activate();
         const { nc, names, store } = this.platform;
         this.queuedConsumer = await runDurableConsumer(nc, {
@@ -124,7 +124,7 @@ export class DispatcherWorkers implements OnApplicationBootstrap, BeforeApplicat
     this.unsubscribePresence?.();
     await Promise.all([...this.consumers, ...(this.queuedConsumer ? [this.queuedConsumer] : [])].map((c) => c.stop()));
     await this.pump.deactivate();
-    this.channel.stop();
+    await this.pump.stopChannels();
     await this.lease.release();
   }
 }

@@ -4,15 +4,16 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { sql } from 'kysely';
 import pino from 'pino';
-import { messageStreamId, type MessageEventType } from '@reach/contracts';
+import { messageStreamId, type ChannelKind, type MessageEventType } from '@reach/contracts';
 import { PostgresEventStore, START, comparePositions, formatPosition, type EventStore, type RecordedEvent } from '@reach/event-store';
 import { executeMessageCommand, readMessageState, type KnownStreamState } from '@reach/infrastructure';
 import { consumedMessageContext, type ConsumedMessage, type RelayedEvent } from '@reach/messaging';
 import { projectMessages } from '@reach/read-models';
 import { SpanKind, contextFromTraceparent, inSpan, runWithLogFields } from '@reach/telemetry';
 import { createTestDatabase, eventually, type TestDatabase } from '@reach/testing';
+import type { ChannelHooks, ChannelSend, OutboundChannel } from '../channels/outbound-channel';
 import { SimulatedChannel, type SimulatedSend } from '../simulated-channel/simulated-phone';
-import { DispatchPump, type DispatchOutcome, type PumpDependencies } from './dispatch-pump';
+import { ChannelReportRefusedError, DispatchPump, inboundMessageId, type DispatchOutcome, type PumpDependencies } from './dispatch-pump';
 import { enqueue, type QueuedMessage } from './dispatch-queue.repository';
 import { createQueuedMessageHandler } from './queued-messages.consumer';
 
@@ -30,16 +31,31 @@ const ACCEPTED_AND_QUEUED: MessageEventType[] = ['MessageAccepted', 'MessageQueu
 const DISPATCHED: MessageEventType[] = [...ACCEPTED_AND_QUEUED, 'MessageDispatched'];
 const DELIVERED: MessageEventType[] = [...DISPATCHED, 'MessageSent', 'MessageDelivered'];
 
-/** Shaped like SimulatedChannel: records what the pump hands it, and may pass it on to a real one. */
-class RecordingChannel {
+/** The simulated channel's kind: records what the pump hands it, and may pass it on to a real one. */
+class RecordingChannel implements OutboundChannel {
   readonly sends: SimulatedSend[] = [];
   readonly receipts: string[] = [];
   /** Runs synchronously inside the pump's hand-over, after the send is recorded. */
   onSend: ((message: SimulatedSend) => void) | null = null;
 
-  constructor(private readonly inner: SimulatedChannel | null = null) {}
+  hooks: ChannelHooks | null = null;
 
-  send(message: SimulatedSend): void {
+  constructor(
+    private readonly isOnline: (e164: string) => boolean,
+    private readonly inner: SimulatedChannel | null = null,
+    readonly kind: ChannelKind = 'simulated',
+  ) {}
+
+  async start(hooks: ChannelHooks): Promise<void> {
+    this.hooks = hooks;
+    await this.inner?.start(hooks);
+  }
+
+  isReady(sender: string): boolean {
+    return this.isOnline(sender);
+  }
+
+  send(message: ChannelSend): void {
     this.sends.push(message);
     this.onSend?.(message);
     this.inner?.send(message);
@@ -50,16 +66,12 @@ class RecordingChannel {
     this.inner?.awaitReceipt(messageId);
   }
 
-  stop(): void {
-    this.inner?.stop();
+  async stop(): Promise<void> {
+    await this.inner?.stop();
   }
 
   get sentIds(): string[] {
     return this.sends.map((s) => s.messageId);
-  }
-
-  asChannel(): SimulatedChannel {
-    return this as unknown as SimulatedChannel;
   }
 }
 
@@ -95,6 +107,17 @@ function instrument(target: PostgresEventStore, failAppends = 0, beforeRead?: (s
   return { store: store as EventStore, counts };
 }
 
+/** What the pump hands a channel for a message. */
+const handedOver = (m: QueuedMessage): ChannelSend => ({
+  messageId: m.messageId,
+  accountId: m.accountId,
+  from: m.from,
+  to: m.to,
+  body: m.body,
+  segmentCount: m.segmentCount,
+  expiresAt: m.expiresAt,
+});
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Fails (instead of hanging until the test's timeout) when `promise` does not settle within `ms`. */
@@ -114,6 +137,7 @@ describe('DispatchPump', () => {
   let database: TestDatabase;
   let store: PostgresEventStore;
   const online = new Set<string>();
+  const isOnline = (e164: string): boolean => online.has(e164);
   const cleanups: (() => Promise<void> | void)[] = [];
 
   beforeEach(async () => {
@@ -140,7 +164,6 @@ describe('DispatchPump', () => {
     const deps: PumpDependencies = {
       db: database.db,
       store: options.store ?? store,
-      isOnline: (e164) => online.has(e164),
       logger,
       clock: options.clock ?? (() => PUMP_NOW),
       onOutcome: (outcome) => outcomes.push(outcome),
@@ -148,10 +171,11 @@ describe('DispatchPump', () => {
       ...(options.resumeAfterMs === undefined ? {} : { resumeAfterMs: options.resumeAfterMs }),
     };
     const pump = new DispatchPump(deps);
-    pump.attach(channel.asChannel());
+    pump.attach(channel);
+    void pump.startChannels();
     cleanups.push(async () => {
       await pump.deactivate();
-      channel.stop();
+      await channel.stop();
     });
     const handler = createQueuedMessageHandler({ store: deps.store, pump });
     /** Admits `m` the way production does: its relayed MessageQueued, through the consumer's handler. */
@@ -162,7 +186,7 @@ describe('DispatchPump', () => {
   }
 
   /** Accepts a message through the decider (accepted + queued at once, so released at `acceptedAt`). */
-  async function acceptMessage(options: { from?: string; acceptedAt: Date; validitySeconds?: number }): Promise<QueuedMessage> {
+  async function acceptMessage(options: { from?: string; acceptedAt: Date; validitySeconds?: number; channel?: ChannelKind }): Promise<QueuedMessage> {
     const messageId = randomUUID();
     const accountId = randomUUID();
     const from = options.from ?? SENDER;
@@ -177,7 +201,7 @@ describe('DispatchPump', () => {
         to: '+14155553000',
         body,
         segments: { encoding: 'GSM-7', count: 1 },
-        channel: 'simulated',
+        channel: options.channel ?? 'simulated',
         dialect: 'reach',
         bulkId: null,
         statusCallback: null,
@@ -191,6 +215,7 @@ describe('DispatchPump', () => {
     return {
       messageId,
       accountId,
+      channel: options.channel ?? 'simulated',
       from,
       to: '+14155553000',
       body,
@@ -295,7 +320,7 @@ describe('DispatchPump', () => {
       const m = await acceptMessage({ acceptedAt: at(0) });
       online.add(SENDER);
       const { store: counted, counts } = instrument(store);
-      const channel = new RecordingChannel();
+      const channel = new RecordingChannel(isOnline);
       const { pump, outcomes, admit } = newPump(channel, { store: counted });
       await pump.activate();
       const before = { ...counts };
@@ -303,7 +328,7 @@ describe('DispatchPump', () => {
       await admit(m);
 
       // Done when the admission returns: nothing is left for a later pass.
-      expect(channel.sends).toEqual([{ messageId: m.messageId, from: m.from, to: m.to, body: m.body }]);
+      expect(channel.sends).toEqual([handedOver(m)]);
       const events = await streamOf(m.messageId);
       expect(events.map((e) => e.type)).toEqual(DISPATCHED);
       expect(events[2]!.data).toMatchObject({ channel: 'simulated', dispatchedAt: PUMP_NOW.toISOString() });
@@ -321,7 +346,7 @@ describe('DispatchPump', () => {
     });
 
     it('keeps an offline sender’s messages in dispatch_queue, then sends them in order, and a new admission after them', async () => {
-      const channel = new RecordingChannel();
+      const channel = new RecordingChannel(isOnline);
       const { pump, outcomes, admit, handler } = newPump(channel);
       await pump.activate();
       const m0 = await acceptMessage({ acceptedAt: at(0) });
@@ -361,7 +386,7 @@ describe('DispatchPump', () => {
     });
 
     it('puts a message admitted before the presence wake behind the backlog, and starts the pass itself', async () => {
-      const channel = new RecordingChannel();
+      const channel = new RecordingChannel(isOnline);
       const { pump, admit } = newPump(channel);
       await pump.activate();
       const m0 = await acceptMessage({ acceptedAt: at(0) });
@@ -382,7 +407,7 @@ describe('DispatchPump', () => {
     it('admits one sender’s messages in call order even when an earlier load is slower, without holding up other senders', async () => {
       online.add(SENDER);
       online.add(OTHER_SENDER);
-      const channel = new RecordingChannel();
+      const channel = new RecordingChannel(isOnline);
       const { pump } = newPump(channel);
       await pump.activate();
       const m0 = await acceptMessage({ acceptedAt: at(0) });
@@ -407,7 +432,7 @@ describe('DispatchPump', () => {
     });
 
     it('stops a pass when the phone goes offline, and keeps the rest as a backlog that later admissions do not overtake', async () => {
-      const channel = new RecordingChannel();
+      const channel = new RecordingChannel(isOnline);
       const { pump, admit } = newPump(channel);
       await pump.activate();
       const [m0, m1, m2, m3] = [
@@ -443,7 +468,7 @@ describe('DispatchPump', () => {
       const m = await acceptMessage({ acceptedAt: at(0) });
       online.add(SENDER);
       const { store: flaky, counts } = instrument(store, 1);
-      const channel = new RecordingChannel();
+      const channel = new RecordingChannel(isOnline);
       const { pump, admit } = newPump(channel, { store: flaky });
       await pump.activate();
 
@@ -471,7 +496,7 @@ describe('DispatchPump', () => {
       await enqueue(database.db, m1); // a repeated insert: no second row
       expect(await queueIds()).toHaveLength(4);
 
-      const channel = new RecordingChannel();
+      const channel = new RecordingChannel(isOnline);
       const { pump, outcomes } = newPump(channel);
       await pump.activate();
       await sleep(150);
@@ -482,7 +507,7 @@ describe('DispatchPump', () => {
       pump.wake(SENDER);
       await eventually(async () => (channel.sends.length === 3 ? true : undefined));
       const expected = [m0, m2, m1];
-      expect(channel.sends).toEqual(expected.map((m) => ({ messageId: m.messageId, from: m.from, to: m.to, body: m.body })));
+      expect(channel.sends).toEqual(expected.map((m) => (handedOver(m))));
       expect(await dispatchedInLogOrder()).toEqual(ids(...expected));
       for (const m of expected) {
         const dispatched = (await streamOf(m.messageId)).filter((e) => e.type === 'MessageDispatched');
@@ -509,7 +534,7 @@ describe('DispatchPump', () => {
       const undelivered = await acceptMessage({ acceptedAt: at(1) });
       const failed = await acceptMessage({ acceptedAt: at(2) });
       online.add(SENDER);
-      const channel = new RecordingChannel();
+      const channel = new RecordingChannel(isOnline);
       const { pump, outcomes, admit } = newPump(channel);
       await pump.activate();
       for (const m of [delivered, undelivered, failed]) await admit(m);
@@ -551,22 +576,22 @@ describe('DispatchPump', () => {
       const pump = new DispatchPump({
         db: database.db,
         store,
-        isOnline: (e164) => online.has(e164),
         logger,
         clock: () => PUMP_NOW,
         onOutcome: (o) => outcomes.push(o),
       });
       const channel = new SimulatedChannel(
         { sendLatencyMs: 0, deliveryLatencyMs: 0, failureRate: 0, undeliveredRate: 0 },
-        pump,
+        isOnline,
         () => 0.5,
         undefined,
         () => PUMP_NOW,
       );
       pump.attach(channel);
+      void pump.startChannels();
       cleanups.push(async () => {
         await pump.deactivate();
-        channel.stop();
+        await channel.stop();
       });
       await pump.activate();
       expect(await createQueuedMessageHandler({ store, pump })(await queuedDelivery(m))).toEqual({ kind: 'ack' });
@@ -586,7 +611,7 @@ describe('DispatchPump', () => {
       const staleNow = await acceptMessage({ acceptedAt: at(0), validitySeconds: 60 });
       const staleQueued = await acceptMessage({ acceptedAt: at(1), validitySeconds: 60 });
       const fresh = await acceptMessage({ acceptedAt: at(10), validitySeconds: 3600 });
-      const channel = new RecordingChannel();
+      const channel = new RecordingChannel(isOnline);
       const { pump, outcomes, admit } = newPump(channel);
       await pump.activate();
 
@@ -618,7 +643,7 @@ describe('DispatchPump', () => {
     it('expires at exactly the deadline', async () => {
       const m = await acceptMessage({ acceptedAt: at(0), validitySeconds: 60 });
       online.add(SENDER);
-      const channel = new RecordingChannel();
+      const channel = new RecordingChannel(isOnline);
       const { pump, outcomes, admit } = newPump(channel, { clock: () => at(60) });
       await pump.activate();
       await admit(m);
@@ -630,7 +655,7 @@ describe('DispatchPump', () => {
     it('does not dispatch a message the scheduler expired after the admission read its state', async () => {
       const m = await acceptMessage({ acceptedAt: at(0), validitySeconds: 60 });
       online.add(SENDER);
-      const channel = new RecordingChannel();
+      const channel = new RecordingChannel(isOnline);
       // Before the deadline by the pump's clock: on the state it was handed, it would dispatch.
       const { pump, outcomes } = newPump(channel, { clock: () => at(30) });
       await pump.activate();
@@ -657,7 +682,7 @@ describe('DispatchPump', () => {
     async function dispatchedByAnEarlierProcess(options: { sent?: boolean } = {}): Promise<QueuedMessage> {
       const m = await acceptMessage({ acceptedAt: at(0) });
       online.add(SENDER);
-      const channelA = new RecordingChannel();
+      const channelA = new RecordingChannel(isOnline);
       const a = newPump(channelA);
       await a.pump.activate();
       await a.admit(m);
@@ -675,10 +700,10 @@ describe('DispatchPump', () => {
       expect(await typesOf(m.messageId)).toEqual(DISPATCHED);
       await projectReadModel();
 
-      const channelB = new RecordingChannel();
+      const channelB = new RecordingChannel(isOnline);
       const b = newPump(channelB, { clock: () => at(301) });
       await b.pump.activate();
-      expect(channelB.sends).toEqual([{ messageId: m.messageId, from: m.from, to: m.to, body: m.body }]);
+      expect(channelB.sends).toEqual([handedOver(m)]);
       expect(channelB.receipts).toEqual([]);
       expect(await typesOf(m.messageId)).toEqual(DISPATCHED);
 
@@ -704,15 +729,16 @@ describe('DispatchPump', () => {
       const pumpB = new DispatchPump({
         db: database.db,
         store,
-        isOnline: (e164) => online.has(e164),
         logger,
         clock: () => at(301),
         onOutcome: (o) => outcomesB.push(o),
       });
       const channelB = new RecordingChannel(
-        new SimulatedChannel({ sendLatencyMs: 0, deliveryLatencyMs: 0, failureRate: 0, undeliveredRate: 0 }, pumpB, () => 0.5),
+        isOnline,
+        new SimulatedChannel({ sendLatencyMs: 0, deliveryLatencyMs: 0, failureRate: 0, undeliveredRate: 0 }, isOnline, () => 0.5),
       );
-      pumpB.attach(channelB.asChannel());
+      pumpB.attach(channelB);
+      void pumpB.startChannels();
       cleanups.push(async () => {
         await pumpB.deactivate();
         channelB.stop();
@@ -732,7 +758,7 @@ describe('DispatchPump', () => {
       const m = await dispatchedByAnEarlierProcess({ sent: true });
       await projectReadModel();
 
-      const channelB = new RecordingChannel();
+      const channelB = new RecordingChannel(isOnline);
       const b = newPump(channelB, { clock: () => at(400) });
       await b.pump.activate();
       expect(channelB.receipts).toEqual(ids(m));
@@ -748,7 +774,7 @@ describe('DispatchPump', () => {
     it('does not resume a message the read model shows unfinished but its stream shows finished', async () => {
       const m = await acceptMessage({ acceptedAt: at(0) });
       online.add(SENDER);
-      const channelA = new RecordingChannel();
+      const channelA = new RecordingChannel(isOnline);
       const a = newPump(channelA);
       await a.pump.activate();
       await a.admit(m);
@@ -758,7 +784,7 @@ describe('DispatchPump', () => {
       await waitForTypes(m.messageId, 'MessageDelivered'); // ... but not yet the rest
       await a.pump.deactivate();
 
-      const channelB = new RecordingChannel();
+      const channelB = new RecordingChannel(isOnline);
       const b = newPump(channelB, { clock: () => at(400) });
       await b.pump.activate();
       expect(await b.pump.resumeUnfinished(0)).toBe(0);
@@ -796,7 +822,7 @@ describe('DispatchPump', () => {
         }
         if (streamId === messageStreamId(y.messageId)) await yGate;
       });
-      const channelB = new RecordingChannel();
+      const channelB = new RecordingChannel(isOnline);
       const b = newPump(channelB, { store: gated, clock: () => at(301) });
       const activated = b.pump.activate();
 
@@ -815,14 +841,14 @@ describe('DispatchPump', () => {
     it('sweeps only messages unchanged for resumeAfterMs, and nothing while inactive', async () => {
       const m = await dispatchedByAnEarlierProcess(); // dispatched at 300 s
       let now = at(310);
-      const channelB = new RecordingChannel();
+      const channelB = new RecordingChannel(isOnline);
       const b = newPump(channelB, { clock: () => now, resumeAfterMs: 60_000 });
       await b.pump.activate(); // before the projector caught up: nothing to resume yet
       expect(channelB.sends).toEqual([]);
       await projectReadModel();
 
       // A pump that does not own the channel resumes nothing.
-      const channelC = new RecordingChannel();
+      const channelC = new RecordingChannel(isOnline);
       const c = newPump(channelC, { clock: () => at(999) });
       expect(await c.pump.resumeUnfinished(0)).toBe(0);
       expect(channelC.sends).toEqual([]);
@@ -846,7 +872,7 @@ describe('DispatchPump', () => {
       await enqueue(database.db, m);
       online.add(SENDER);
       const { store: flaky, counts } = instrument(store, 1);
-      const channel = new RecordingChannel();
+      const channel = new RecordingChannel(isOnline);
       const { pump } = newPump(channel, { store: flaky, retryDelayMs: 100 });
       const started = Date.now();
       await pump.activate();
@@ -869,7 +895,7 @@ describe('DispatchPump', () => {
       await enqueue(database.db, finished);
       const m = await acceptMessage({ acceptedAt: at(1) });
       online.add(SENDER);
-      const channel = new RecordingChannel();
+      const channel = new RecordingChannel(isOnline);
       const { pump, outcomes, admit } = newPump(channel);
       expect(pump.isActive).toBe(false);
 
@@ -897,7 +923,7 @@ describe('DispatchPump', () => {
       ] as const;
       for (const m of [m0, m1, m2]) await enqueue(database.db, m);
       online.add(SENDER);
-      const channel = new RecordingChannel();
+      const channel = new RecordingChannel(isOnline);
       const { pump, admit } = newPump(channel);
       let deactivated: Promise<void> | null = null;
       channel.onSend = () => {
@@ -916,7 +942,7 @@ describe('DispatchPump', () => {
       for (const m of [m1, m2, m3]) expect(await typesOf(m.messageId)).toEqual(ACCEPTED_AND_QUEUED);
 
       // The next owner sends the rest, in order.
-      const channelB = new RecordingChannel();
+      const channelB = new RecordingChannel(isOnline);
       const b = newPump(channelB);
       await b.pump.activate();
       await eventually(async () => (channelB.sends.length === 3 ? true : undefined));
@@ -946,18 +972,19 @@ describe('DispatchPump', () => {
           acceptMessage({ acceptedAt: at(0) }),
         ),
       );
-      const pump = new DispatchPump({ db: database.db, store, isOnline: (e164) => online.has(e164), logger, clock: () => PUMP_NOW });
+      const pump = new DispatchPump({ db: database.db, store, logger, clock: () => PUMP_NOW });
       const channel = new SimulatedChannel(
         { sendLatencyMs: 0, deliveryLatencyMs: 0, failureRate: 0, undeliveredRate: 0 },
-        pump,
+        isOnline,
         () => 0.5,
         undefined,
         () => PUMP_NOW,
       );
       pump.attach(channel);
+      void pump.startChannels();
       cleanups.push(async () => {
         await pump.deactivate();
-        channel.stop();
+        await channel.stop();
       });
       await pump.activate();
 
@@ -993,13 +1020,102 @@ describe('DispatchPump', () => {
 
     it('stores no trace for a message admitted in another message’s context', async () => {
       const m = await acceptMessage({ acceptedAt: at(0) });
-      const { pump } = newPump(new RecordingChannel());
+      const { pump } = newPump(new RecordingChannel(isOnline));
       await pump.activate();
       await runWithLogFields({ messageId: randomUUID(), correlationId: 'someone-else' }, () =>
         inSpan('other', { kind: SpanKind.CONSUMER }, () => pump.admit(SENDER, () => loadOf(m))),
       );
       const rows = await database.db.selectFrom('dispatch_queue').select(['trace_parent', 'correlation_id']).execute();
       expect(rows).toEqual([{ trace_parent: null, correlation_id: null }]);
+    });
+  });
+
+  describe('channels and their reports', () => {
+    it('hands each message to the channel of its kind, and a channel that is not ready keeps it waiting until it wakes the sender', async () => {
+      const simulated = new RecordingChannel(() => true);
+      let deviceReady = false;
+      const device = new RecordingChannel(() => deviceReady, null, 'device');
+      const { pump } = newPump(simulated);
+      pump.attach(device);
+      await pump.startChannels();
+      await pump.activate();
+      const viaSimulated = await acceptMessage({ acceptedAt: at(0) });
+      const viaDevice = await acceptMessage({ acceptedAt: at(1), from: OTHER_SENDER, channel: 'device' });
+      const handler = createQueuedMessageHandler({ store, pump });
+
+      await handler(await queuedDelivery(viaSimulated));
+      await handler(await queuedDelivery(viaDevice));
+      expect(simulated.sentIds).toEqual([viaSimulated.messageId]);
+      expect(device.sends).toEqual([]);
+      expect(await queueIds()).toEqual([viaDevice.messageId]);
+
+      deviceReady = true;
+      device.hooks?.wake(OTHER_SENDER);
+      await eventually(async () => (device.sends.length === 1 ? true : undefined));
+      expect(device.sends).toEqual([handedOver(viaDevice)]);
+      const dispatched = (await streamOf(viaDevice.messageId)).find((e) => e.type === 'MessageDispatched');
+      expect(dispatched?.data).toMatchObject({ channel: 'device' });
+      await eventually(async () => ((await queueIds()).length === 0 ? true : undefined));
+    });
+
+    it('wakes every waiting sender when a channel wakes without naming one', async () => {
+      let ready = false;
+      const device = new RecordingChannel(() => ready, null, 'device');
+      const { pump } = newPump(device);
+      await pump.startChannels();
+      await pump.activate();
+      const first = await acceptMessage({ acceptedAt: at(0), channel: 'device' });
+      const second = await acceptMessage({ acceptedAt: at(1), from: OTHER_SENDER, channel: 'device' });
+      const handler = createQueuedMessageHandler({ store, pump });
+      await handler(await queuedDelivery(first));
+      await handler(await queuedDelivery(second));
+      expect(device.sends).toEqual([]);
+
+      ready = true;
+      device.hooks?.wake();
+      await eventually(async () => (device.sends.length === 2 ? true : undefined));
+      expect(device.sentIds.sort()).toEqual([first.messageId, second.messageId].sort());
+    });
+
+    it('resolves a report once it is appended, and refuses reports that can never be recorded', async () => {
+      const m = await acceptMessage({ acceptedAt: at(0) });
+      online.add(SENDER);
+      const channel = new RecordingChannel(isOnline);
+      const { pump, admit } = newPump(channel);
+      await pump.activate();
+      const waiting = await acceptMessage({ acceptedAt: at(1), from: OTHER_SENDER });
+
+      await admit(m);
+      await pump.sent(m.messageId, 'carrier-1');
+      // No waiting: the promise resolved after the append (a channel acknowledges its peer only then).
+      expect(await typesOf(m.messageId)).toEqual([...DISPATCHED, 'MessageSent']);
+      await pump.sent(m.messageId, 'carrier-1');
+      expect(await typesOf(m.messageId)).toEqual([...DISPATCHED, 'MessageSent']);
+
+      await expect(pump.delivered(randomUUID(), null)).rejects.toBeInstanceOf(ChannelReportRefusedError);
+      // Sent before it was dispatched: the decider refuses it, and retrying would not change that.
+      await expect(pump.sent(waiting.messageId, null)).rejects.toBeInstanceOf(ChannelReportRefusedError);
+      expect(await typesOf(waiting.messageId)).toEqual(ACCEPTED_AND_QUEUED);
+    });
+
+    it('records an inbound SMS once per channel key, for the account that holds the number', async () => {
+      const accountId = randomUUID();
+      const ours = '+14155550123';
+      await sql`insert into accounts (id, name, api_user, monthly_allowance_segments, overage_price_per_segment_usd)
+                values (${accountId}, 'inbound test', ${`AU${accountId.slice(0, 8)}`}, 100, 0.01)`.execute(database.db);
+      await sql`insert into numbers (e164, account_id, channel) values (${ours}, ${accountId}, 'device')`.execute(database.db);
+      const { pump } = newPump(new RecordingChannel(isOnline));
+      const sms = { key: 'dev-1:in-42', from: '+14155559876', to: ours, body: 'STOP' };
+
+      await pump.received(sms, 'device');
+      await pump.received(sms, 'device');
+
+      const events = await streamOf(inboundMessageId('device', sms.key));
+      expect(events.map((e) => e.type)).toEqual(['MessageReceived']);
+      expect(events[0]!.data).toMatchObject({ accountId, from: sms.from, to: ours, body: 'STOP', channel: 'device' });
+      // The same key from another channel is another SMS.
+      expect(inboundMessageId('smpp', sms.key)).not.toBe(inboundMessageId('device', sms.key));
+      await expect(pump.received({ ...sms, key: 'other', to: '+14155550999' }, 'device')).rejects.toBeInstanceOf(ChannelReportRefusedError);
     });
   });
 });

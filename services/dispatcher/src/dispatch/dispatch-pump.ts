@@ -1,8 +1,11 @@
 import type { Logger } from 'pino';
-import { isTerminalStatus, messageStreamId, type MessageCommand } from '@reach/contracts';
+import { createHash } from 'node:crypto';
+import { findNumber } from '@reach/accounts';
+import { isTerminalStatus, messageStreamId, type ChannelKind, type MessageCommand } from '@reach/contracts';
 import type { Db } from '@reach/database';
 import type { EventStore } from '@reach/event-store';
 import { executeMessageCommand, readMessageState, type KnownStreamState } from '@reach/infrastructure';
+import { MessageRuleViolation, countSegments } from '@reach/message-domain';
 import { findUnfinishedMessages } from '@reach/read-models';
 import {
   SpanKind,
@@ -14,7 +17,7 @@ import {
   runWithLogFields,
   type LogFields,
 } from '@reach/telemetry';
-import type { ChannelReports, SimulatedChannel } from '../simulated-channel/simulated-phone';
+import type { ChannelInboundSms, ChannelReports, ChannelSend, OutboundChannel } from '../channels/outbound-channel';
 import { enqueue, nextForSender, removeFromQueue, sendersWithWork, type QueuedMessage } from './dispatch-queue.repository';
 
 export type DispatchOutcome = 'dispatched' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'expired';
@@ -22,7 +25,6 @@ export type DispatchOutcome = 'dispatched' | 'sent' | 'delivered' | 'undelivered
 export interface PumpDependencies {
   readonly db: Db;
   readonly store: EventStore;
-  readonly isOnline: (e164: string) => boolean;
   readonly logger: Logger;
   readonly clock?: () => Date;
   readonly onOutcome?: (outcome: DispatchOutcome) => void;
@@ -35,6 +37,22 @@ export interface PumpDependencies {
 const BATCH = 100;
 type ReportOutcome = Exclude<DispatchOutcome, 'dispatched' | 'expired'>;
 type MessageRef = { messageId: string; accountId: string; now: string };
+
+/** A report the channel's peer made that can never be recorded (unknown message, refused by the decider). */
+export class ChannelReportRefusedError extends Error {
+  readonly code = 'CHANNEL_REPORT_REFUSED';
+}
+
+/**
+ * The id of an inbound SMS's stream: derived from the channel and the channel's key for the SMS,
+ * so a repeated report of the same SMS lands on the same stream and is recorded once.
+ */
+export function inboundMessageId(channel: ChannelKind, key: string): string {
+  const hex = createHash('sha256').update(`reach inbound v1\u0000${channel}\u0000${key}`).digest('hex');
+  // RFC 9562 version 8 (custom) with the RFC variant bits.
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
 
 /**
  * Hands each sender's released messages to its phone, in release order, while the phone is
@@ -51,7 +69,7 @@ type MessageRef = { messageId: string; accountId: string; now: string };
  *   are found in the read model by a periodic sweep and resumed from their stored state.
  */
 export class DispatchPump implements ChannelReports {
-  private channel: SimulatedChannel | null = null;
+  private readonly channels = new Map<ChannelKind, OutboundChannel>();
   private active = false;
   private readonly lanes = new Map<string, Promise<void>>();
   /** Senders with rows waiting in dispatch_queue. */
@@ -66,8 +84,25 @@ export class DispatchPump implements ChannelReports {
     this.clock = deps.clock ?? (() => new Date());
   }
 
-  attach(channel: SimulatedChannel): void {
-    this.channel = channel;
+  /** The channels messages go out on, by kind; a message whose channel is not attached waits. */
+  attach(...channels: OutboundChannel[]): void {
+    for (const channel of channels) this.channels.set(channel.kind, channel);
+  }
+
+  /** Starts every attached channel, giving it this pump's reports and wake-up. */
+  async startChannels(): Promise<void> {
+    for (const channel of this.channels.values()) {
+      await channel.start({ reports: this, wake: (sender) => (sender === undefined ? this.wakeAll() : this.wake(sender)) });
+    }
+  }
+
+  async stopChannels(): Promise<void> {
+    await Promise.all([...this.channels.values()].map((channel) => channel.stop()));
+  }
+
+  /** Whether the message's channel would take it now. */
+  private isReady(message: { readonly from: string; readonly channel: ChannelKind }): boolean {
+    return this.channels.get(message.channel)?.isReady(message.from) ?? false;
   }
 
   get isActive(): boolean {
@@ -106,7 +141,7 @@ export class DispatchPump implements ChannelReports {
       const loaded = await load();
       if (!loaded) return;
       const { message, known } = loaded;
-      if (this.active && !this.backlog.has(message.from) && this.deps.isOnline(message.from)) {
+      if (this.active && !this.backlog.has(message.from) && this.isReady(message)) {
         await this.dispatchOne(message, known);
         return;
       }
@@ -118,8 +153,13 @@ export class DispatchPump implements ChannelReports {
         correlationId: (own && admittedIn.fields?.correlationId) || null,
       });
       this.backlog.add(message.from);
-      if (this.active && this.deps.isOnline(message.from)) this.wake(message.from);
+      if (this.active && this.isReady(message)) this.wake(message.from);
     });
+  }
+
+  /** Every sender with a backlog: a channel can take messages again (a bind came up). */
+  wakeAll(): void {
+    for (const sender of this.backlog) this.wake(sender);
   }
 
   /** The sender's phone may have come back: send its backlog. */
@@ -144,7 +184,7 @@ export class DispatchPump implements ChannelReports {
   async resumeUnfinished(olderThanMs = this.deps.resumeAfterMs ?? 30_000): Promise<number> {
     if (!this.active) return 0;
     const unfinished = await findUnfinishedMessages(this.deps.db, {
-      channel: 'simulated',
+      channels: [...this.channels.keys()],
       changedBefore: new Date(this.clock().getTime() - olderThanMs),
       limit: 1000,
     });
@@ -164,15 +204,16 @@ export class DispatchPump implements ChannelReports {
     return resumed;
   }
 
+  /** Sends the sender's backlog in order while its channel takes messages; the channel wakes it again. */
   private async drainBacklog(sender: string): Promise<void> {
-    while (this.active && this.deps.isOnline(sender)) {
+    while (this.active) {
       const batch = await nextForSender(this.deps.db, sender, [], BATCH);
       if (batch.length === 0) {
         this.backlog.delete(sender);
         return;
       }
       for (const message of batch) {
-        if (!this.active || !this.deps.isOnline(sender)) return;
+        if (!this.active || !this.isReady(message)) return;
         await inQueuedContext(message, () => this.dispatchOne(message, undefined));
         await removeFromQueue(this.deps.db, message.messageId);
       }
@@ -184,7 +225,7 @@ export class DispatchPump implements ChannelReports {
       this.deps.store,
       {
         type: 'DispatchMessage',
-        data: { messageId: message.messageId, accountId: message.accountId, now: this.clock().toISOString(), channel: 'simulated' },
+        data: { messageId: message.messageId, accountId: message.accountId, now: this.clock().toISOString(), channel: message.channel },
       },
       known,
     );
@@ -195,46 +236,91 @@ export class DispatchPump implements ChannelReports {
       return;
     }
     this.inFlight.set(message.messageId, { state, revision: outcome.revision });
+    // The channel the message was dispatched to (at accept time a number's channel; a resumed message keeps its own).
+    const channel = this.channels.get(state.channel);
+    if (!channel) {
+      this.deps.logger.error({ messageId: message.messageId, channel: state.channel }, 'no channel of this kind runs here; the message waits for the resume sweep');
+      return;
+    }
     if (state.status === 'dispatched') {
       if (outcome.events.length > 0) this.deps.onOutcome?.('dispatched');
-      this.channel?.send({ messageId: message.messageId, from: message.from, to: message.to, body: message.body });
+      const send: ChannelSend = {
+        messageId: message.messageId,
+        accountId: message.accountId,
+        from: message.from,
+        to: message.to,
+        body: message.body,
+        segmentCount: message.segmentCount,
+        expiresAt: message.expiresAt,
+      };
+      channel.send(send);
     } else if (state.status === 'sent') {
       // Sent before a restart: only the carrier's receipt is still owed.
-      this.channel?.awaitReceipt(message.messageId);
+      channel.awaitReceipt(message.messageId);
     }
   }
 
-  sent(messageId: string, providerMessageId: string): void {
-    this.report(messageId, 'sent', (ref) => ({ type: 'RecordMessageSent', data: { ...ref, providerMessageId } }));
+  sent(messageId: string, providerMessageId: string | null): Promise<void> {
+    return this.report(messageId, 'sent', (ref) => ({ type: 'RecordMessageSent', data: { ...ref, providerMessageId } }));
   }
 
-  delivered(messageId: string, dlrDate: string): void {
-    this.report(messageId, 'delivered', (ref) => ({ type: 'RecordMessageDelivered', data: { ...ref, dlrDate } }));
+  delivered(messageId: string, dlrDate: string | null): Promise<void> {
+    return this.report(messageId, 'delivered', (ref) => ({ type: 'RecordMessageDelivered', data: { ...ref, dlrDate } }));
   }
 
-  undelivered(messageId: string, errorCode: number, reason: string, dlrDate: string): void {
-    this.report(messageId, 'undelivered', (ref) => ({ type: 'RecordMessageUndelivered', data: { ...ref, errorCode, reason, dlrDate } }));
+  undelivered(messageId: string, errorCode: number, reason: string, dlrDate: string | null): Promise<void> {
+    return this.report(messageId, 'undelivered', (ref) => ({ type: 'RecordMessageUndelivered', data: { ...ref, errorCode, reason, dlrDate } }));
   }
 
-  failed(messageId: string, errorCode: number, reason: string): void {
-    this.report(messageId, 'failed', (ref) => ({ type: 'FailMessage', data: { ...ref, errorCode, reason } }));
+  failed(messageId: string, errorCode: number, reason: string): Promise<void> {
+    return this.report(messageId, 'failed', (ref) => ({ type: 'FailMessage', data: { ...ref, errorCode, reason } }));
   }
 
-  /** Reports of one message are recorded one after another, in the order the channel made them. */
-  private report(messageId: string, outcome: ReportOutcome, command: (ref: MessageRef) => MessageCommand): void {
-    const previous = this.reportChains.get(messageId) ?? Promise.resolve();
-    const next = previous.then(() => this.recordWithRetry(messageId, outcome, command));
-    this.reportChains.set(messageId, next);
-    void next.finally(() => {
-      if (this.reportChains.get(messageId) === next) this.reportChains.delete(messageId);
+  /**
+   * An SMS reached one of our numbers. Its stream id is derived from the channel's key, so the
+   * same SMS reported again is recorded once (the decider ignores a repeated RecordInboundMessage).
+   */
+  async received(sms: ChannelInboundSms, channel: ChannelKind): Promise<void> {
+    const number = await findNumber(this.deps.db, sms.to);
+    if (!number) throw new ChannelReportRefusedError(`inbound SMS to ${sms.to}, which is not a provisioned number`);
+    const segments = countSegments(sms.body);
+    await executeMessageCommand(this.deps.store, {
+      type: 'RecordInboundMessage',
+      data: {
+        messageId: inboundMessageId(channel, sms.key),
+        accountId: number.accountId,
+        now: this.clock().toISOString(),
+        from: sms.from,
+        to: sms.to,
+        body: sms.body,
+        segments: { encoding: segments.encoding, count: segments.count },
+        channel,
+      },
     });
+  }
+
+  /**
+   * Reports of one message are recorded one after another, in the order the channel made them.
+   * The promise resolves once the report is appended (or was already): only then may the channel
+   * acknowledge it to its peer.
+   */
+  private report(messageId: string, outcome: ReportOutcome, command: (ref: MessageRef) => MessageCommand): Promise<void> {
+    const previous = this.reportChains.get(messageId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.recordWithRetry(messageId, outcome, command));
+    this.reportChains.set(messageId, next);
+    void next
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.reportChains.get(messageId) === next) this.reportChains.delete(messageId);
+      });
+    return next;
   }
 
   private async recordWithRetry(messageId: string, outcome: ReportOutcome, command: (ref: MessageRef) => MessageCommand): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         const known = this.inFlight.get(messageId) ?? (await readMessageState(this.deps.store, messageStreamId(messageId)));
-        if (known.state.status === 'initial') throw new Error(`message ${messageId} has no stream`);
+        if (known.state.status === 'initial') throw new ChannelReportRefusedError(`${outcome} reported for message ${messageId}, which does not exist`);
         const result = await executeMessageCommand(
           this.deps.store,
           command({ messageId, accountId: known.state.accountId, now: this.clock().toISOString() }),
@@ -245,9 +331,11 @@ export class DispatchPump implements ChannelReports {
         else this.inFlight.set(messageId, { state: result.state, revision: result.revision });
         return;
       } catch (error) {
-        // A report is a fact we must not lose: keep trying while we own the channel. If the
-        // process dies meanwhile, the sweep of the next owner resumes the message from its state.
-        if (!this.active && attempt > 3) return;
+        if (error instanceof ChannelReportRefusedError) throw error;
+        if (error instanceof MessageRuleViolation) throw new ChannelReportRefusedError(`${outcome} reported for message ${messageId}: ${error.message}`);
+        // A report is a fact we must not lose: keep trying while we own the channel. Once we do
+        // not, the caller hears it failed (a device or SMSC then repeats it to the next owner).
+        if (!this.active && attempt > 3) throw error;
         this.deps.logger.warn({ err: error, messageId, outcome, attempt }, 'recording a channel report failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5000)));
       }
@@ -284,6 +372,7 @@ function inQueuedContext(message: QueuedMessage, work: () => Promise<void>): Pro
 function toQueuedMessage(state: {
   messageId: string;
   accountId: string;
+  channel: ChannelKind;
   from: string;
   to: string;
   body: string | null;
@@ -295,6 +384,7 @@ function toQueuedMessage(state: {
   return {
     messageId: state.messageId,
     accountId: state.accountId,
+    channel: state.channel,
     from: state.from,
     to: state.to,
     body: state.body ?? '',

@@ -1,10 +1,13 @@
 import { sql } from 'kysely';
+import type { ChannelKind } from '@reach/contracts';
 import type { Db, DispatchQueueRow } from '@reach/database';
 
 /** The dispatcher's durable list of released messages not yet finished. */
 export interface QueuedMessage {
   readonly messageId: string;
   readonly accountId: string;
+  /** The channel it goes out on (chosen at accept time from its sender). */
+  readonly channel: ChannelKind;
   readonly from: string;
   readonly to: string;
   readonly body: string;
@@ -24,6 +27,7 @@ export async function enqueue(db: Db, m: QueuedMessage): Promise<void> {
     .values({
       message_id: m.messageId,
       account_id: m.accountId,
+      channel: m.channel,
       from_number: m.from,
       to_number: m.to,
       body: m.body,
@@ -58,6 +62,7 @@ function toQueuedMessage(r: DispatchQueueRow): QueuedMessage {
   return {
     messageId: r.message_id,
     accountId: r.account_id,
+    channel: r.channel,
     from: r.from_number,
     to: r.to_number,
     body: r.body,

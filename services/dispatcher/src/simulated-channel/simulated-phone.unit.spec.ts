@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { dlrDateOf, SimulatedChannel, type ChannelReports, type Scheduler, type SimulationSettings } from './simulated-phone';
+import type { ChannelReports } from '../channels/outbound-channel';
+import { dlrDateOf, SimulatedChannel, type Scheduler, type SimulationSettings } from './simulated-phone';
 
 /**
  * The scheduler is an injected port: this fake only collects callbacks, and the test decides
@@ -42,19 +43,24 @@ class ManualScheduler implements Scheduler {
 }
 
 type Report =
-  | { kind: 'sent'; messageId: string; providerMessageId: string }
-  | { kind: 'delivered'; messageId: string; dlrDate: string }
-  | { kind: 'undelivered'; messageId: string; errorCode: number; reason: string; dlrDate: string }
+  | { kind: 'sent'; messageId: string; providerMessageId: string | null }
+  | { kind: 'delivered'; messageId: string; dlrDate: string | null }
+  | { kind: 'undelivered'; messageId: string; errorCode: number; reason: string; dlrDate: string | null }
   | { kind: 'failed'; messageId: string; errorCode: number; reason: string };
 
 function recordingReports(): ChannelReports & { log: Report[] } {
   const log: Report[] = [];
+  const record = (report: Report) => {
+    log.push(report);
+    return Promise.resolve();
+  };
   return {
     log,
-    sent: (messageId, providerMessageId) => log.push({ kind: 'sent', messageId, providerMessageId }),
-    delivered: (messageId, dlrDate) => log.push({ kind: 'delivered', messageId, dlrDate }),
-    undelivered: (messageId, errorCode, reason, dlrDate) => log.push({ kind: 'undelivered', messageId, errorCode, reason, dlrDate }),
-    failed: (messageId, errorCode, reason) => log.push({ kind: 'failed', messageId, errorCode, reason }),
+    sent: (messageId, providerMessageId) => record({ kind: 'sent', messageId, providerMessageId }),
+    delivered: (messageId, dlrDate) => record({ kind: 'delivered', messageId, dlrDate }),
+    undelivered: (messageId, errorCode, reason, dlrDate) => record({ kind: 'undelivered', messageId, errorCode, reason, dlrDate }),
+    failed: (messageId, errorCode, reason) => record({ kind: 'failed', messageId, errorCode, reason }),
+    received: () => Promise.reject(new Error('the simulated channel records no inbound SMS')),
   };
 }
 
@@ -67,11 +73,12 @@ function setup(settings: Partial<SimulationSettings> = {}, random: () => number 
   const reports = recordingReports();
   const channel = new SimulatedChannel(
     { sendLatencyMs: 150, deliveryLatencyMs: 900, failureRate: 0, undeliveredRate: 0, ...settings },
-    reports,
+    () => true,
     random,
     timers,
     () => NOW,
   );
+  void channel.start({ reports, wake: () => undefined });
   return { timers, reports, channel };
 }
 
@@ -175,7 +182,7 @@ describe('SimulatedChannel', () => {
     const handles = [...timers.pending.keys()];
     expect(handles).toHaveLength(2);
 
-    channel.stop();
+    void channel.stop();
     expect(timers.cleared.sort()).toEqual(handles.sort());
     expect(timers.pending.size).toBe(0);
     expect(channel.inFlight).toBe(0);
