@@ -16,6 +16,8 @@ const SERVICES = [
   { name: 'callbacks', portVar: 'CALLBACKS_PORT', offset: 3 },
   { name: 'api-gateway', portVar: 'PORT', offset: 0 },
 ];
+/** The dispatcher's device gateway (WebSocket), reached by devices through the api-gateway's `/v1/device`. */
+const DEVICE_GATEWAY_OFFSET = 5;
 
 /**
  * `env` (or the environment) must hold REACH_API_KEY_SECRET.
@@ -40,7 +42,12 @@ async function startPlatform(options = {}) {
   };
   for (const service of SERVICES) {
     const port = basePort + service.offset;
-    const env = { ...process.env, ...options.env, [service.portVar]: String(port) };
+    const env = {
+      ...process.env,
+      DEVICE_GATEWAY_PORT: String(basePort + DEVICE_GATEWAY_OFFSET),
+      ...options.env,
+      [service.portVar]: String(port),
+    };
     const entry = path.join(root, 'services', service.name, 'dist', 'main.js');
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry], {
       env,

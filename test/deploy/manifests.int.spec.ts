@@ -25,7 +25,7 @@ import { modelDeclaration, unknownFields } from './kubernetes-fields';
  * has what the operator requires, and the rules of the deployment hold: probes, resources,
  * restricted security contexts, secrets only by reference, pinned images, selectors that select,
  * a PodDisruptionBudget per workload, autoscalers in prod, migrations before the services, and
- * network policies that let only the callbacks pods reach the internet.
+ * network policies that let only the callbacks and dispatcher pods reach the internet.
  */
 const KUBECTL = process.env['KUBECTL'] || 'kubectl';
 
@@ -155,7 +155,10 @@ describe.each([
       expect(sidecars).toEqual([]);
       expect(main!.image).toBe(`registry.example.com/reach/reach:${VERSION}`);
       expect(main!.command).toEqual(['node', `services/${service}/dist/main.js`]);
-      expect(main!.ports).toEqual([{ name: 'http', containerPort: SERVICE_PORTS[service].port, protocol: 'TCP' }]);
+      const http = { name: 'http', containerPort: SERVICE_PORTS[service].port, protocol: 'TCP' };
+      // The dispatcher also serves devices' WebSockets, which the api-gateway proxies to it.
+      const deviceWs = { name: 'device-ws', containerPort: 3005, protocol: 'TCP' };
+      expect(main!.ports).toEqual(service === 'dispatcher' ? [http, deviceWs] : [http]);
     }
   });
 
@@ -266,9 +269,10 @@ describe.each([
       }
     }
     expect(problems).toEqual([]);
-    // Only the callbacks service holds the platform secret.
+    // Only the callbacks service (signing with API keys) and the dispatcher (opening sealed SMPP
+    // connector passwords) hold the platform secret.
     const holders = deployments.filter((d) => containersOf(d.spec!.template.spec!).some((c) => c.env?.some((v) => v.name === 'REACH_API_KEY_SECRET')));
-    expect(holders.map(serviceOf)).toEqual(['callbacks']);
+    expect(holders.map(serviceOf).sort()).toEqual(['callbacks', 'dispatcher']);
   });
 
   it(overlay === 'prod' ? 'contains no Secret object at all' : 'generates only the DEV-ONLY API key secret, from a file marked so', () => {
@@ -427,13 +431,13 @@ describe.each([
       }
     });
 
-    it('lets only the callbacks pods reach the internet, and never the private ranges', () => {
+    it('lets only the callbacks (webhooks) and dispatcher (SMPP carriers) pods reach the internet, and never the private ranges', () => {
       for (const deployment of deployments) {
         const { rules } = egressOf(deployment.spec!.template.metadata?.labels);
         const blocks = rules.flatMap((rule) => (rule.to ?? []).flatMap((peer) => (peer.ipBlock ? [peer.ipBlock] : [])));
         const outside = rules.flatMap((rule) => (rule.to ?? []).filter((peer) => peer.namespaceSelector && peer.namespaceSelector.matchLabels?.['kubernetes.io/metadata.name'] !== 'kube-system'));
         expect(outside).toEqual([]);
-        if (serviceOf(deployment) !== 'callbacks') {
+        if (serviceOf(deployment) !== 'callbacks' && serviceOf(deployment) !== 'dispatcher') {
           expect({ service: serviceOf(deployment), blocks }).toEqual({ service: serviceOf(deployment), blocks: [] });
           continue;
         }

@@ -27,6 +27,11 @@ export default async function globalSetup(): Promise<void> {
     SCHEDULE_MIN_AHEAD_SECONDS: '2',
     // Small, so limits.e2e.spec.ts can exceed it; every other suite sends one request at a time per account.
     ACCOUNT_CONCURRENCY_LIMIT: '8',
+    // Real channels: connectors and device bindings added by a suite are picked up quickly, a
+    // device's pacing window is seconds rather than a minute, and a dead device is noticed fast.
+    CHANNEL_REFRESH_INTERVAL_MS: '300',
+    DEVICE_PACING_WINDOW_MS: '3000',
+    DEVICE_HEARTBEAT_INTERVAL_MS: '1000',
   };
   const platform = await startPlatform({ env, basePort, output: 'inherit' });
   Object.assign(globalThis, { __REACH_PLATFORM__: platform });
