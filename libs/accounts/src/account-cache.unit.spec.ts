@@ -11,8 +11,8 @@ const account: Account = {
   billing: { monthlyAllowanceSegments: 1000, overagePricePerSegmentUsd: 0.0075 },
   createdAt: new Date('2026-11-22T00:00:00Z'),
 };
-const number: ProvisionedNumber = { e164: '+14155552671', accountId: account.id, channel: 'simulated' };
-const sender: RegisteredSender = { accountId: account.id, sender: 'Acme' };
+const number: ProvisionedNumber = { e164: '+14155552671', accountId: account.id, channel: 'simulated', deviceId: null, simSlot: null, connectorId: null };
+const sender: RegisteredSender = { accountId: account.id, sender: 'Acme', connectorId: null };
 const GOOD_KEY = `ak_${'A'.repeat(40)}`;
 
 /** A source whose answers and call log the test controls. */
@@ -171,7 +171,7 @@ describe('AccountDirectory', () => {
     expect(directory.size.senders).toBe(3);
 
     // A sender registered after a miss is seen once the negative TTL runs out.
-    const registered: RegisteredSender = { accountId: otherAccount, sender: 'Acme' };
+    const registered: RegisteredSender = { accountId: otherAccount, sender: 'Acme', connectorId: null };
     state.senders.push(registered);
     time.advance(4_999);
     expect(await directory.findSender(otherAccount, 'Acme')).toBeNull();

@@ -210,12 +210,15 @@ describe('numbers', () => {
     const { accountId } = await createAccount(database.db, { name: 'Numbers', ...terms }, issuing);
 
     const added = await addNumber(database.db, { accountId, e164: '+14155552671' });
-    expect(added).toEqual({ e164: '+14155552671', accountId, channel: 'simulated' });
+    expect(added).toEqual({ e164: '+14155552671', accountId, channel: 'simulated', deviceId: null, simSlot: null, connectorId: null });
     expect(await addNumber(database.db, { accountId, e164: '+14155552671', channel: 'device' })).toEqual(added);
     expect(await addNumber(database.db, { accountId, e164: '+447911123456', channel: 'smpp' })).toEqual({
       e164: '+447911123456',
       accountId,
       channel: 'smpp',
+      deviceId: null,
+      simSlot: null,
+      connectorId: null,
     });
 
     expect(await findNumber(database.db, '+14155552671')).toEqual(added);
@@ -268,7 +271,7 @@ describe('numbers', () => {
     const { accountId } = await createAccount(database.db, { name: 'Assigned', ...terms }, issuing);
 
     const first = await provisionNumber(database.db, { accountId, e164: '+14155552675' });
-    expect(first).toEqual({ number: { e164: '+14155552675', accountId, channel: 'simulated' }, assigned: true });
+    expect(first).toEqual({ number: { e164: '+14155552675', accountId, channel: 'simulated', deviceId: null, simSlot: null, connectorId: null }, assigned: true });
     expect(await provisionNumber(database.db, { accountId, e164: '+14155552675', channel: 'smpp' })).toEqual({ ...first, assigned: false });
   });
 });
@@ -305,7 +308,14 @@ describe('releasing numbers', () => {
     await outboundMessage(accountId, '+14155552676', 'delivered');
     await outboundMessage(accountId, '+14155552676', 'sent');
 
-    expect(await releaseNumber(database.db, { accountId, e164: '+14155552676' })).toEqual({ e164: '+14155552676', accountId, channel: 'device' });
+    expect(await releaseNumber(database.db, { accountId, e164: '+14155552676' })).toEqual({
+      e164: '+14155552676',
+      accountId,
+      channel: 'device',
+      deviceId: null,
+      simSlot: null,
+      connectorId: null,
+    });
     expect(await findNumber(database.db, '+14155552676')).toBeNull();
     expect(await listNumbers(database.db, accountId)).toEqual([]);
     expect((await provisionNumber(database.db, { accountId: other.accountId, e164: '+14155552676' })).assigned).toBe(true);

@@ -48,6 +48,53 @@ export {
 export { AccountDirectory, databaseAccountSource, type AccountDirectoryOptions, type AccountSource } from './account-cache';
 export { SENDER_ID_MAX_LENGTH, isValidSenderId, senderIdProblem } from './sender-id';
 export { addSender, findSender, listSenders, type NewSender, type RegisteredSender } from './senders.repository';
+export { DEVICE_TOKEN_PREFIX, generateDeviceToken, hashDeviceTokenBytes, isDeviceTokenFormat } from './device-token';
+export {
+  DEFAULT_SENDS_PER_MINUTE,
+  MAX_DEVICE_NAME_LENGTH,
+  MAX_SENDS_PER_MINUTE,
+  MAX_SIM_SLOT,
+  bindDeviceNumber,
+  createDevice,
+  findDeviceByToken,
+  listDevices,
+  loadDeviceBindings,
+  revokeDevice,
+  sendsPerMinuteProblem,
+  simSlotProblem,
+  type BoundDeviceNumber,
+  type CreatedDevice,
+  type Device,
+  type DeviceBinding,
+  type DeviceNumber,
+  type DeviceNumberBinding,
+  type DeviceRecord,
+  type DeviceSummary,
+  type NewDevice,
+} from './devices.repository';
+export { openConnectorPassword, sealConnectorPassword } from './connector-password';
+export {
+  connectorDefaults,
+  isSmppBindMode,
+  smppBindModes,
+  validateNewConnector,
+  type ConnectorSettingsInput,
+  type NewConnector,
+  type SmppBindMode,
+} from './connector-settings';
+export {
+  addConnector,
+  listConnectors,
+  loadConnectorRoutes,
+  loadConnectors,
+  routeNumberToConnector,
+  routeSenderToConnector,
+  type NumberConnectorRoute,
+  type SenderConnectorRoute,
+  type SmppConnectorRoute,
+  type SmppConnectorSettings,
+  type SmppConnectorSummary,
+} from './connectors.repository';
 export {
   MAX_BALANCE_AMOUNT,
   getBalance,

@@ -12,6 +12,23 @@ export interface ProvisionedNumber {
   readonly e164: string;
   readonly accountId: string;
   readonly channel: Channel;
+  /** The device whose SIM holds the number (`bindDeviceNumber`); null when none. */
+  readonly deviceId: string | null;
+  /** The SIM slot on that device; null when the number is not bound to a device. */
+  readonly simSlot: number | null;
+  /** The SMPP connector the number is routed to (`routeNumberToConnector`); null when none. */
+  readonly connectorId: string | null;
+}
+
+const NUMBER_COLUMNS = ['e164', 'account_id', 'channel', 'device_id', 'sim_slot', 'connector_id'] as const;
+
+interface NumberColumns {
+  e164: string;
+  account_id: string;
+  channel: Channel;
+  device_id: string | null;
+  sim_slot: number | null;
+  connector_id: string | null;
 }
 
 export interface NewNumber {
@@ -73,7 +90,7 @@ export async function provisionNumber(db: Db, input: NewNumber): Promise<NumberP
       .insertInto('numbers')
       .values({ e164: input.e164, account_id: input.accountId, channel, created_at: timestampValue(input.now ?? new Date()) })
       .onConflict((oc) => oc.column('e164').doNothing())
-      .returning(['e164', 'account_id', 'channel'])
+      .returning(NUMBER_COLUMNS)
       .executeTakeFirst();
     const row = inserted ?? (await selectNumber(trx, input.e164));
     if (!row) throw new Error(`number ${input.e164} vanished while being provisioned`);
@@ -109,7 +126,7 @@ export async function releaseNumber(db: Db, input: NumberRelease): Promise<Provi
     await requireAccount(trx, input.accountId);
     const row = await trx
       .selectFrom('numbers')
-      .select(['e164', 'account_id', 'channel'])
+      .select(NUMBER_COLUMNS)
       .where('e164', '=', input.e164)
       .forUpdate()
       .executeTakeFirst();
@@ -164,7 +181,7 @@ export async function listNumbers(db: Db, accountId: string): Promise<Provisione
   if (!isUuid(accountId)) return [];
   const rows = await db
     .selectFrom('numbers')
-    .select(['e164', 'account_id', 'channel'])
+    .select(NUMBER_COLUMNS)
     .where('account_id', '=', accountId)
     .orderBy('e164')
     .execute();
@@ -172,9 +189,16 @@ export async function listNumbers(db: Db, accountId: string): Promise<Provisione
 }
 
 function selectNumber(db: Db, e164: string) {
-  return db.selectFrom('numbers').select(['e164', 'account_id', 'channel']).where('e164', '=', e164).executeTakeFirst();
+  return db.selectFrom('numbers').select(NUMBER_COLUMNS).where('e164', '=', e164).executeTakeFirst();
 }
 
-function toNumber(row: { e164: string; account_id: string; channel: Channel }): ProvisionedNumber {
-  return Object.freeze({ e164: row.e164, accountId: row.account_id, channel: row.channel });
+export function toNumber(row: NumberColumns): ProvisionedNumber {
+  return Object.freeze({
+    e164: row.e164,
+    accountId: row.account_id,
+    channel: row.channel,
+    deviceId: row.device_id,
+    simSlot: row.sim_slot,
+    connectorId: row.connector_id,
+  });
 }

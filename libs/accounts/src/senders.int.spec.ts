@@ -29,12 +29,12 @@ describe('senders', () => {
     const accountId = await newAccount('Senders');
 
     const added = await addSender(database.db, { accountId, sender: 'Acme' });
-    expect(added).toEqual({ accountId, sender: 'Acme' });
+    expect(added).toEqual({ accountId, sender: 'Acme', connectorId: null });
     expect(await addSender(database.db, { accountId, sender: 'Acme' })).toEqual(added);
     await addSender(database.db, { accountId, sender: 'Acme 2FA' });
 
     expect(await findSender(database.db, accountId, 'Acme')).toEqual(added);
-    expect(await listSenders(database.db, accountId)).toEqual([added, { accountId, sender: 'Acme 2FA' }]);
+    expect(await listSenders(database.db, accountId)).toEqual([added, { accountId, sender: 'Acme 2FA', connectorId: null }]);
     const rows = await database.db.selectFrom('senders').select('sender').where('account_id', '=', accountId).execute();
     expect(rows).toHaveLength(2);
   });
@@ -56,7 +56,7 @@ describe('senders', () => {
     await expectAccountsError(addSender(database.db, { accountId, sender: 'acme' }), 'SENDER_CASE_CONFLICT');
     expect(await findSender(database.db, accountId, 'ACME')).toBeNull();
     expect(await findSender(database.db, accountId, 'acme')).toBeNull();
-    expect(await listSenders(database.db, accountId)).toEqual([{ accountId, sender: 'Acme' }]);
+    expect(await listSenders(database.db, accountId)).toEqual([{ accountId, sender: 'Acme', connectorId: null }]);
   });
 
   it('settles concurrent case variants on a single registration', async () => {
@@ -76,8 +76,8 @@ describe('senders', () => {
     await addSender(database.db, { accountId: theirs, sender: 'Shared' });
 
     expect(await findSender(database.db, mine, 'Shared')).toBeNull();
-    expect(await addSender(database.db, { accountId: mine, sender: 'SHARED' })).toEqual({ accountId: mine, sender: 'SHARED' });
-    expect(await findSender(database.db, mine, 'SHARED')).toEqual({ accountId: mine, sender: 'SHARED' });
+    expect(await addSender(database.db, { accountId: mine, sender: 'SHARED' })).toEqual({ accountId: mine, sender: 'SHARED', connectorId: null });
+    expect(await findSender(database.db, mine, 'SHARED')).toEqual({ accountId: mine, sender: 'SHARED', connectorId: null });
     expect(await findSender(database.db, theirs, 'SHARED')).toBeNull();
   });
 
@@ -93,7 +93,7 @@ describe('senders', () => {
     await addSender(database.db, { accountId, sender: 'Cached' });
     const directory = AccountDirectory.fromDatabase(database.db);
 
-    expect(await directory.findSender(accountId, 'Cached')).toEqual({ accountId, sender: 'Cached' });
+    expect(await directory.findSender(accountId, 'Cached')).toEqual({ accountId, sender: 'Cached', connectorId: null });
     expect(await directory.findSender(accountId, 'CACHED')).toBeNull();
     expect(await directory.findSender('not-a-uuid', 'Cached')).toBeNull();
   });

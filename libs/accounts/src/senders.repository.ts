@@ -8,7 +8,11 @@ import { senderIdProblem } from './sender-id';
 export interface RegisteredSender {
   readonly accountId: string;
   readonly sender: string;
+  /** The SMPP connector the sender id is routed to (`routeSenderToConnector`); null: the default channel. */
+  readonly connectorId: string | null;
 }
+
+const SENDER_COLUMNS = ['account_id', 'sender', 'connector_id'] as const;
 
 export interface NewSender {
   readonly accountId: string;
@@ -32,13 +36,13 @@ export async function addSender(db: Db, input: NewSender): Promise<RegisteredSen
       .insertInto('senders')
       .values({ account_id: input.accountId, sender: input.sender, created_at: input.now ?? new Date() })
       .onConflict((oc) => oc.doNothing())
-      .returning(['account_id', 'sender'])
+      .returning(SENDER_COLUMNS)
       .executeTakeFirst();
     const row =
       inserted ??
       (await trx
         .selectFrom('senders')
-        .select(['account_id', 'sender'])
+        .select(SENDER_COLUMNS)
         .where('account_id', '=', input.accountId)
         .where(sql<string>`lower(sender)`, '=', input.sender.toLowerCase())
         .executeTakeFirst());
@@ -58,7 +62,7 @@ export async function findSender(db: Db, accountId: string, sender: string): Pro
   if (!isUuid(accountId)) return null;
   const row = await db
     .selectFrom('senders')
-    .select(['account_id', 'sender'])
+    .select(SENDER_COLUMNS)
     .where('account_id', '=', accountId)
     .where('sender', '=', sender)
     .executeTakeFirst();
@@ -67,10 +71,10 @@ export async function findSender(db: Db, accountId: string, sender: string): Pro
 
 export async function listSenders(db: Db, accountId: string): Promise<RegisteredSender[]> {
   if (!isUuid(accountId)) return [];
-  const rows = await db.selectFrom('senders').select(['account_id', 'sender']).where('account_id', '=', accountId).orderBy('sender').execute();
+  const rows = await db.selectFrom('senders').select(SENDER_COLUMNS).where('account_id', '=', accountId).orderBy('sender').execute();
   return rows.map(toSender);
 }
 
-function toSender(row: { account_id: string; sender: string }): RegisteredSender {
-  return Object.freeze({ accountId: row.account_id, sender: row.sender });
+function toSender(row: { account_id: string; sender: string; connector_id: string | null }): RegisteredSender {
+  return Object.freeze({ accountId: row.account_id, sender: row.sender, connectorId: row.connector_id });
 }

@@ -35,7 +35,7 @@ describe('readApiKeySecret', () => {
     expect(read).toThrow(CliError);
     expect(read).toThrow(`no API key secret: REACH_API_KEY_SECRET is not set and ${missing} does not exist.`);
     expect(read).toThrow(/set REACH_API_KEY_SECRET \(generate one with `openssl rand -hex 32`\), or REACH_API_KEY_SECRET_FILE/);
-    expect(read).toThrow(/callbacks service must use the same one/);
+    expect(read).toThrow(/callbacks service and the dispatcher must use the same one/);
     expect(() => readApiKeySecret({ kind: 'file', path: missing, explicit: true })).toThrow(
       `no API key secret: REACH_API_KEY_SECRET_FILE names ${missing}, which does not exist.`,
     );

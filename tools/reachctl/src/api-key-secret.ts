@@ -4,13 +4,16 @@ import { CliError } from './cli-errors';
 import { DEFAULT_API_KEY_SECRET_FILE, type ApiKeySecretSource } from './config';
 
 const HOW_TO_SET =
-  'API keys are derived from this platform secret, and the callbacks service must use the same one: ' +
+  'API keys are derived from this platform secret and SMPP connector passwords are sealed with it, ' +
+  'so the callbacks service and the dispatcher must use the same one: ' +
   'set REACH_API_KEY_SECRET (generate one with `openssl rand -hex 32`), or REACH_API_KEY_SECRET_FILE to a file holding it, ' +
   `or start the platform once with \`npm start\`, which creates ${DEFAULT_API_KEY_SECRET_FILE}`;
 
 /**
- * The platform secret new API keys are derived from. reachctl never makes one up: a key derived
- * from a secret the callbacks service does not share could not sign that account's callbacks.
+ * The platform secret new API keys are derived from (and connector passwords sealed with).
+ * reachctl never makes one up: a key derived from a secret the callbacks service does not share
+ * could not sign that account's callbacks, and a password sealed under it the dispatcher could
+ * not open.
  */
 export function readApiKeySecret(source: ApiKeySecretSource): Buffer {
   if (source.kind === 'value') return source.secret;

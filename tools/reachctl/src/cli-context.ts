@@ -25,7 +25,7 @@ export interface NatsSession {
 export interface CliContext {
   readonly io: CliIo;
   config(): ReachctlConfig;
-  /** The platform secret API keys are derived from; read on first use, only by commands that issue keys. */
+  /** The platform secret API keys are derived from and connector passwords sealed with; read on first use, only by the commands that need it. */
   apiKeySecret(): Buffer;
   /** Creates and migrates the database if needed, runs `work`, and always closes the pool. */
   withDatabase<T>(work: (db: Db) => Promise<T>): Promise<T>;

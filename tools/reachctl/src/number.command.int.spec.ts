@@ -50,7 +50,7 @@ describe('reachctl number add', () => {
     const { code, out, err } = await run('number', 'add', '--account', accountId, '--number', '+447911123456', '--channel', 'smpp', '--json');
     expect({ code, err }).toEqual({ code: 0, err: [] });
     expect(out.map((line) => JSON.parse(line) as unknown)).toEqual([{ number: '+447911123456', accountId, channel: 'smpp' }]);
-    expect(await findNumber(database.db, '+447911123456')).toEqual({ e164: '+447911123456', accountId, channel: 'smpp' });
+    expect(await findNumber(database.db, '+447911123456')).toEqual({ e164: '+447911123456', accountId, channel: 'smpp', deviceId: null, simSlot: null, connectorId: null });
 
     const defaulted = await run('number', 'add', '--account', accountId, '--number', '+447911123457', '--json');
     expect(JSON.parse(defaulted.out[0]!)).toEqual({ number: '+447911123457', accountId, channel: 'simulated' });

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerAccountCommands } from './account.command';
 import { registerBalanceCommands } from './balance.command';
 import type { CliContext } from './cli-context';
+import { registerConnectorCommands } from './connector.command';
 import { registerDeviceCommands } from './device.command';
 import { registerMigrateCommand } from './migrate.command';
 import { registerNumberCommands } from './number.command';
@@ -13,7 +14,8 @@ export function buildProgram(context: CliContext): Command {
     .description(
       'Reach admin CLI. Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/reach), ' +
         'NATS_URL (default nats://127.0.0.1:4222), REACH_NAMESPACE (default reach), ' +
-        'REACH_API_KEY_SECRET (the platform secret API keys are derived from; the callbacks service must use the same one) ' +
+        'REACH_API_KEY_SECRET (the platform secret API keys are derived from and connector passwords are sealed with; ' +
+        'the callbacks service and the dispatcher must use the same one) ' +
         'or REACH_API_KEY_SECRET_FILE (default .data/api-key-secret, written by npm start).',
     )
     // Settings made before .command() are inherited by every subcommand: errors are thrown
@@ -29,6 +31,7 @@ export function buildProgram(context: CliContext): Command {
   registerSenderCommands(program, context);
   registerBalanceCommands(program, context);
   registerDeviceCommands(program, context);
+  registerConnectorCommands(program, context);
   registerSimulateCommands(program, context);
   registerMigrateCommand(program, context);
   return program;

@@ -3,7 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { authenticateBearer, findSender, getBalance, parseApiKeySecret, signingApiKey } from '@reach/accounts';
+import {
+  authenticateBearer,
+  findDeviceByToken,
+  findSender,
+  getBalance,
+  listConnectors,
+  loadConnectors,
+  parseApiKeySecret,
+  signingApiKey,
+} from '@reach/accounts';
 import { createTestDatabase, type TestDatabase } from '@reach/testing';
 
 /** The built CLI, run the way an operator runs it: a separate process configured by env vars. */
@@ -57,7 +66,7 @@ describe('the reachctl executable', () => {
 
     const sender = await reachctl(['sender', 'add', '--account', accountId, '--sender', 'Acme', '--json'], env);
     expect(sender).toEqual({ code: 0, stdout: `${JSON.stringify({ accountId, sender: 'Acme' })}\n`, stderr: '' });
-    expect(await findSender(database.db, accountId, 'Acme')).toEqual({ accountId, sender: 'Acme' });
+    expect(await findSender(database.db, accountId, 'Acme')).toEqual({ accountId, sender: 'Acme', connectorId: null });
 
     const set = await reachctl(['balance', 'set', '--account', accountId, '--amount', '10', '--json'], env);
     expect(set).toEqual({ code: 0, stdout: `${JSON.stringify({ accountId, balance: 10, currency: 'usd' })}\n`, stderr: '' });
@@ -102,6 +111,33 @@ describe('the reachctl executable', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('creates a device and adds a connector sealed under the platform secret, printing JSON; without the secret no connector is added', async () => {
+    const env = { DATABASE_URL: database.url, ...withSecret };
+    const created = await reachctl(['account', 'create', '--name', 'Channels', '--json'], env);
+    const { accountId } = JSON.parse(created.stdout) as { accountId: string };
+
+    const device = await reachctl(['device', 'create', '--account', accountId, '--name', 'Shop', '--json'], env);
+    expect({ code: device.code, stderr: device.stderr }).toEqual({ code: 0, stderr: '' });
+    const { deviceId, token } = JSON.parse(device.stdout) as { deviceId: string; token: string };
+    expect((await findDeviceByToken(database.db, token))?.deviceId).toBe(deviceId);
+
+    const args = ['connector', 'add', '--name', 'Carrier', '--host', 'smsc.example.net', '--port', '2775', '--system-id', 'reach', '--password', 'secret12'];
+    const added = await reachctl([...args, '--account', accountId, '--json'], env);
+    expect({ code: added.code, stderr: added.stderr }).toEqual({ code: 0, stderr: '' });
+    const { connectorId } = JSON.parse(added.stdout) as { connectorId: string };
+    const [loaded] = (await loadConnectors(database.db, parseApiKeySecret(secretText))).filter((c) => c.id === connectorId);
+    expect(loaded).toMatchObject({ accountId, name: 'Carrier', password: 'secret12' });
+
+    const listed = await reachctl(['connector', 'list', '--account', accountId, '--json'], env);
+    expect(JSON.parse(listed.stdout)).toMatchObject({ connectors: [{ connectorId, name: 'Carrier' }] });
+    expect(listed.stdout).not.toContain('secret12');
+
+    const none = await reachctl([...args, '--platform'], { DATABASE_URL: database.url, REACH_API_KEY_SECRET: '', REACH_API_KEY_SECRET_FILE: join(tmpdir(), 'reachctl-no-such-secret') });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/^reachctl: no API key secret: /);
+    expect(await listConnectors(database.db)).toHaveLength(1);
   });
 
   it('exits with code 1 and says how to fix an unreachable database', async () => {

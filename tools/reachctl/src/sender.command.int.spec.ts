@@ -40,7 +40,7 @@ describe('reachctl sender add', () => {
     const variant = addSenderCommand(database.db, { accountId, sender: 'ACME' }, now);
     await expect(variant).rejects.toBeInstanceOf(AccountsError);
     await expect(variant).rejects.toMatchObject({ code: 'SENDER_CASE_CONFLICT' });
-    expect(await listSenders(database.db, accountId)).toEqual([added]);
+    expect(await listSenders(database.db, accountId)).toEqual([{ ...added, connectorId: null }]);
   });
 
   it('prints exactly accountId and sender with --json, and a sentence without', async () => {
@@ -52,7 +52,7 @@ describe('reachctl sender add', () => {
     const printed = JSON.parse(out[0]!) as Record<string, string>;
     expect(Object.keys(printed)).toEqual(['accountId', 'sender']);
     expect(printed).toEqual({ accountId, sender: 'Acme 2FA' });
-    expect(await findSender(database.db, accountId, 'Acme 2FA')).toEqual({ accountId, sender: 'Acme 2FA' });
+    expect(await findSender(database.db, accountId, 'Acme 2FA')).toEqual({ accountId, sender: 'Acme 2FA', connectorId: null });
 
     const human = await run('sender', 'add', '--account', accountId, '--sender', 'Acme 2FA');
     expect(human).toEqual({ code: 0, out: [`sender id "Acme 2FA" is registered to account ${accountId}`], err: [] });
@@ -79,6 +79,6 @@ describe('reachctl sender add', () => {
     const missing = await run('sender', 'add', '--account', accountId);
     expect(missing.code).toBe(1);
     expect(missing.err.join('\n')).toMatch(/required option '--sender <name>' not specified/);
-    expect(await listSenders(database.db, accountId)).toEqual([{ accountId, sender: 'Acme' }]);
+    expect(await listSenders(database.db, accountId)).toEqual([{ accountId, sender: 'Acme', connectorId: null }]);
   });
 });

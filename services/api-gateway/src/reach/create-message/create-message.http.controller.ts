@@ -16,9 +16,7 @@ import { ReachErrorFilter, reachApiError } from '../reach-error.filter';
 import { presentReachMessage } from '../reach-message.presenter';
 import { REACH_MESSAGING_ROUTE } from '../reach-message-ref';
 import { reachParams } from '../reach-params';
-
-/** Alphanumeric sender ids are not held by a phone of the account: they go out on the default channel. */
-const SENDER_ID_CHANNEL: ChannelKind = 'simulated';
+import { sourceChannel } from './source-channel';
 
 /**
  * `POST /rest/messaging/v1/create` → 200 MessageItem.
@@ -87,12 +85,8 @@ export class CreateMessageHttpController {
   }
 
   private async channelOf(account: AuthenticatedAccount, request: ReachCreate): Promise<ChannelKind> {
-    if (request.srcKind === 'number') {
-      const number = await this.directory.findNumber(request.src);
-      if (number && number.accountId === account.id) return number.channel;
-    } else if (await this.directory.findSender(account.id, request.src)) {
-      return SENDER_ID_CHANNEL;
-    }
+    const channel = await sourceChannel(this.directory, account.id, request);
+    if (channel !== null) return channel;
     throw reachApiError(reachError('badSrc', `src ${request.src} is neither a number provisioned to this applet nor a sender id registered to it`, { param: 'src' }));
   }
 
