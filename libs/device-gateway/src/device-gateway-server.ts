@@ -4,8 +4,19 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { DeviceGatewayClosedError } from './device-gateway.errors';
-import { isReportFrame, parseDeviceFrame, reportKey, serializeFrame, type DeviceFrame, type HelloFrame, type ReportFrame, type ReportStep, type SendFrame, type Sim } from './device-protocol';
+import { DeviceFrameNotRecordedError, DeviceFrameRefusedError, DeviceGatewayClosedError } from './device-gateway.errors';
+import {
+  parseDeviceFrame,
+  reportKey,
+  serializeFrame,
+  type DeviceFrame,
+  type HelloFrame,
+  type InboundFrame,
+  type ReportFrame,
+  type ReportStep,
+  type SendFrame,
+  type Sim,
+} from './device-protocol';
 import { SendPacer } from './send-pacer';
 
 /** What the token lookup knows about a device. */
@@ -56,11 +67,14 @@ export interface DeviceInboundSms {
 export type DeviceGatewayEvents = {
   online: [{ readonly deviceId: string; readonly accountId: string; readonly sims: readonly Sim[]; readonly sendsPerMinute: number }];
   offline: [{ readonly deviceId: string; readonly reason: DeviceOfflineReason }];
-  /** The send frame was written to a connected, greeted device (issue 5: `dispatched`). */
-  dispatched: [{ readonly deviceId: string; readonly commandId: string; readonly messageId: string; readonly attempt: number }];
-  /** First sighting of each messageId + step; duplicates are acked but not emitted. */
+  /**
+   * The send frame was written to a connected, greeted device. `attempt` 1 is the first write;
+   * `queuedMs`: time from `sendCommand` to this write.
+   */
+  dispatched: [{ readonly deviceId: string; readonly commandId: string; readonly messageId: string; readonly attempt: number; readonly queuedMs: number }];
+  /** A report `onReport` recorded (once per messageId + step); duplicates are acked but not emitted. */
   report: [DeviceReport];
-  /** First sighting of each inbound id; duplicates are acked but not emitted. */
+  /** An inbound SMS `onInbound` recorded (once per inbound id); duplicates are acked but not emitted. */
   inbound: [DeviceInboundSms];
 };
 
@@ -81,14 +95,36 @@ export interface DeviceGatewayOptions {
   readonly pacingWindowMs?: number;
   /** Remembered report / inbound keys per device for dedupe (oldest forgotten first). */
   readonly dedupeMemory?: number;
+  /**
+   * Records a report durably. The report is acked only once the promise resolves; on rejection it
+   * is not (the device repeats it after its next `welcome`), except for `DeviceFrameRefusedError`
+   * (acked with an `error` frame: it can never be recorded). Reports of one message are handed
+   * over one at a time, in the order they arrived. Default: resolves at once.
+   */
+  readonly onReport?: (report: DeviceReport) => Promise<void>;
+  /** Records an inbound SMS durably; acked under the same rules as `onReport`. */
+  readonly onInbound?: (sms: DeviceInboundSms) => Promise<void>;
   readonly logger?: Logger;
 }
+
+/** How handling a report or inbound frame ended, and so what the device is answered. */
+type Verdict =
+  /** Recorded: acked, remembered for dedupe. */
+  | { readonly kind: 'recorded' }
+  /** Can never be recorded: acked with an error frame, remembered. */
+  | { readonly kind: 'refused'; readonly message: string }
+  /** Not recorded now: an error frame, no ack; the device repeats it after its next welcome. */
+  | { readonly kind: 'not-recorded'; readonly message: string }
+  /** Not tried: an earlier report of the same message on this connection was not recorded. */
+  | { readonly kind: 'skipped' };
 
 interface PendingCommand {
   readonly command: DeviceSendCommand;
   /** `written`: on the current connection, awaiting `accepted`; `waiting`: to be (re-)sent. */
   state: 'waiting' | 'written';
   attempts: number;
+  /** When `sendCommand` queued it (epoch ms). */
+  readonly queuedAt: number;
 }
 
 interface DeviceState {
@@ -100,10 +136,26 @@ interface DeviceState {
   pumpTimer?: NodeJS.Timeout;
   /** In order; an entry leaves the queue at the first report for its message (the device owns it then). */
   readonly queue: PendingCommand[];
-  /** Commands the device reported on: never re-sent, `sendCommand` with them is a no-op. */
+  /** Commands the device reported on, or cancelled: never (re-)sent, `sendCommand` with them is a no-op. */
   readonly settled: Set<string>;
+  /** Report / inbound keys recorded (or refused): a repeat is acked without handling it again. */
   readonly seenReports: Set<string>;
   readonly seenInbound: Set<string>;
+  /** Report / inbound frames being handled, by key: a repeat arriving meanwhile is answered with the same verdict. */
+  readonly handling: Map<string, Promise<Verdict>>;
+  /**
+   * The last report of each message still being handled, or not recorded on a connection still
+   * open: the next report of the message waits for it (and is skipped after a failure on the
+   * same connection).
+   */
+  readonly reportChains: Map<string, ReportLink>;
+}
+
+interface ReportLink {
+  readonly socket: WebSocket;
+  readonly verdict: Promise<Verdict>;
+  /** Settled as not recorded (or skipped). */
+  failed: boolean;
 }
 
 interface Connection {
@@ -118,8 +170,10 @@ interface Connection {
 /**
  * The device channel's WebSocket edge (docs/device-protocol.md). State is in memory only: the
  * per-device queues, settled commands and dedupe keys are lost on restart. That is acceptable
- * for this groundwork because the dispatcher, which will own it, keeps a durable backlog and
- * re-issues unsettled commands (`sendCommand` is idempotent by commandId).
+ * because the owner (the dispatcher's device channel) keeps a durable backlog and re-issues
+ * unsettled commands (`sendCommand` is idempotent by commandId), and because a report or inbound
+ * SMS is acked only after `onReport` / `onInbound` recorded it durably: the device keeps
+ * everything unacked and repeats it to whichever process it reaches next.
  */
 export class DeviceGatewayServer extends EventEmitter<DeviceGatewayEvents> {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
@@ -130,6 +184,8 @@ export class DeviceGatewayServer extends EventEmitter<DeviceGatewayEvents> {
   private readonly defaultSendsPerMinute: number;
   private readonly pacingWindowMs: number;
   private readonly dedupeMemory: number;
+  private readonly reportHandler: (report: DeviceReport) => Promise<void>;
+  private readonly inboundHandler: (sms: DeviceInboundSms) => Promise<void>;
   private closed = false;
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => this.handleUpgrade(request, socket, head);
 
@@ -145,6 +201,8 @@ export class DeviceGatewayServer extends EventEmitter<DeviceGatewayEvents> {
     this.defaultSendsPerMinute = options.defaultSendsPerMinute ?? 30;
     this.pacingWindowMs = options.pacingWindowMs ?? 60_000;
     this.dedupeMemory = options.dedupeMemory ?? 10_000;
+    this.reportHandler = options.onReport ?? (() => Promise.resolve());
+    this.inboundHandler = options.onInbound ?? (() => Promise.resolve());
     http.on('upgrade', this.onUpgrade);
   }
 
@@ -178,20 +236,78 @@ export class DeviceGatewayServer extends EventEmitter<DeviceGatewayEvents> {
 
   /**
    * Queues a send for the device, in order. Delivered now when the device is online (and pacing
-   * allows), else on its next connection. Idempotent by commandId: a command already queued or
-   * already reported on is ignored.
+   * allows), else on its next connection. Idempotent by commandId: a command already queued is
+   * left where it is; one already reported on (or cancelled) is ignored. Returns whether the
+   * command is pending (queued now or before), false when it was settled already.
    */
-  sendCommand(deviceId: string, command: DeviceSendCommand): void {
+  sendCommand(deviceId: string, command: DeviceSendCommand): boolean {
     if (this.closed) throw new DeviceGatewayClosedError();
     const state = this.device(deviceId);
-    if (state.settled.has(command.commandId) || state.queue.some((pending) => pending.command.commandId === command.commandId)) return;
-    state.queue.push({ command, state: 'waiting', attempts: 0 });
+    if (state.settled.has(command.commandId)) return false;
+    if (state.queue.some((pending) => pending.command.commandId === command.commandId)) return true;
+    state.queue.push({ command, state: 'waiting', attempts: 0, queuedAt: Date.now() });
     this.pump(state);
+    return true;
+  }
+
+  /**
+   * Withdraws a command the device has not reported on (waiting, or written but not `accepted`):
+   * true when it was withdrawn — it is never (re-)sent, and `sendCommand` with its id is a no-op.
+   * A command already written may still reach the device and be carried out; its reports are
+   * handled as any other. False when the device reported on it already (or it is unknown).
+   */
+  cancelCommand(deviceId: string, commandId: string): boolean {
+    const state = this.devices.get(deviceId);
+    const index = state?.queue.findIndex((pending) => pending.command.commandId === commandId) ?? -1;
+    if (!state || index < 0) return false;
+    state.queue.splice(index, 1);
+    remember(state.settled, commandId, this.dedupeMemory);
+    return true;
+  }
+
+  /**
+   * Where a command stands here: `pending` (queued or written, not reported on), `settled` (the
+   * device reported on it, or it was cancelled), `unknown` (never handed over to this gateway).
+   */
+  commandStatus(deviceId: string, commandId: string): 'pending' | 'settled' | 'unknown' {
+    const state = this.devices.get(deviceId);
+    if (!state) return 'unknown';
+    if (state.settled.has(commandId)) return 'settled';
+    return state.queue.some((pending) => pending.command.commandId === commandId) ? 'pending' : 'unknown';
   }
 
   isOnline(deviceId: string): boolean {
     const state = this.devices.get(deviceId);
     return state?.greeted === true && state.socket?.readyState === WebSocket.OPEN;
+  }
+
+  /**
+   * Whether a command handed over now is written at once: the device is online, no command of it
+   * waits, and pacing has room.
+   */
+  canSendNow(deviceId: string): boolean {
+    const state = this.devices.get(deviceId);
+    if (!state?.pacer || state.pumpTimer || !this.isOnline(deviceId)) return false;
+    if (state.queue.some((pending) => pending.state === 'waiting')) return false;
+    return state.pacer.wait(Date.now()) === 0;
+  }
+
+  /**
+   * When (epoch ms) pacing next has room on an online device: a lower bound for `canSendNow`
+   * turning true (commands waiting ahead take slots first; ask again then). Null when offline.
+   */
+  nextSendAt(deviceId: string): number | null {
+    const state = this.devices.get(deviceId);
+    if (!state || !this.isOnline(deviceId)) return null;
+    const now = Date.now();
+    return now + (state.pacer?.wait(now) ?? 0);
+  }
+
+  /** Devices online (greeted, socket open). */
+  get onlineCount(): number {
+    let count = 0;
+    for (const deviceId of this.devices.keys()) if (this.isOnline(deviceId)) count += 1;
+    return count;
   }
 
   /** Commands not yet reported on by the device (written or waiting). */
@@ -293,6 +409,8 @@ export class DeviceGatewayServer extends EventEmitter<DeviceGatewayEvents> {
     state.pumpTimer = undefined;
     // Written but not accepted: the device may never have seen them; re-sent, in order, on reconnect.
     for (const pending of state.queue) pending.state = 'waiting';
+    // The device repeats unacked reports on its next connection, where they are tried again.
+    for (const [messageId, link] of state.reportChains) if (link.failed && link.socket === connection.socket) state.reportChains.delete(messageId);
     if (wasOnline) this.emit('offline', { deviceId: state.deviceId, reason: connection.offlineReason ?? 'closed' });
   }
 
@@ -327,22 +445,9 @@ export class DeviceGatewayServer extends EventEmitter<DeviceGatewayEvents> {
       case 'failed':
         this.onReport(state, connection, frame);
         return;
-      case 'inbound': {
-        if (remember(state.seenInbound, frame.inboundId, this.dedupeMemory)) {
-          this.emit('inbound', {
-            deviceId: state.deviceId,
-            accountId: connection.identity.accountId,
-            inboundId: frame.inboundId,
-            from: frame.from,
-            body: frame.body,
-            receivedAt: frame.receivedAt,
-            ...(frame.to !== undefined ? { to: frame.to } : {}),
-            ...(frame.sim !== undefined ? { sim: frame.sim } : {}),
-          });
-        }
-        this.write(connection.socket, serializeFrame({ type: 'ack', of: 'inbound', inboundId: frame.inboundId }));
+      case 'inbound':
+        this.onInbound(state, connection, frame);
         return;
-      }
       default: {
         const unreachable: never = frame;
         throw new Error(`unhandled frame ${JSON.stringify(unreachable)}`);
@@ -375,28 +480,156 @@ export class DeviceGatewayServer extends EventEmitter<DeviceGatewayEvents> {
       socket,
       serializeFrame({ type: 'welcome', deviceId: identity.deviceId, heartbeatIntervalMs: this.heartbeatIntervalMs, heartbeatTimeoutMs: this.heartbeatTimeoutMs, sendsPerMinute }),
     );
-    this.emit('online', { deviceId: identity.deviceId, accountId: identity.accountId, sims: hello.sims, sendsPerMinute });
+    // The queue is written (as far as pacing allows) before `online` is heard, so a listener that
+    // asks `canSendNow` sees the commands that were waiting for this connection go first.
     this.pump(state);
+    this.emit('online', { deviceId: identity.deviceId, accountId: identity.accountId, sims: hello.sims, sendsPerMinute });
   }
 
+  /**
+   * Reports are acked only after `onReport` recorded them. Any report settles its command at
+   * once (the device holds it: never re-sent, in particular not after `sent`), recorded or not.
+   */
   private onReport(state: DeviceState, connection: Connection, frame: ReportFrame): void {
-    if (isReportFrame(frame) && remember(state.seenReports, reportKey(frame.messageId, frame.type), this.dedupeMemory)) {
-      // Any report means the device holds the command: never re-sent (in particular after `sent`).
-      remember(state.settled, frame.commandId, this.dedupeMemory);
-      const index = state.queue.findIndex((pending) => pending.command.commandId === frame.commandId);
-      if (index >= 0) state.queue.splice(index, 1);
-      this.emit('report', {
-        deviceId: state.deviceId,
-        accountId: connection.identity.accountId,
-        commandId: frame.commandId,
-        messageId: frame.messageId,
-        step: frame.type,
-        at: frame.at,
-        ...(frame.type === 'failed' ? { reason: frame.reason, ...(frame.detail !== undefined ? { detail: frame.detail } : {}) } : {}),
-      });
+    this.settle(state, frame.commandId);
+    const { socket } = connection;
+    const key = reportKey(frame.messageId, frame.type);
+    const ack = serializeFrame({ type: 'ack', of: 'report', messageId: frame.messageId, step: frame.type });
+    const label = `${frame.type} report for ${frame.messageId}`;
+    if (state.seenReports.has(key)) {
+      // The device repeats a report until it sees the ack: ack it again.
+      this.write(socket, ack);
+      return;
     }
-    // Duplicates are acked again: the device re-sends a report until it sees the ack.
-    this.write(connection.socket, serializeFrame({ type: 'ack', of: 'report', messageId: frame.messageId, step: frame.type }));
+    const handlingKey = `report\u0000${key}`;
+    const running = state.handling.get(handlingKey);
+    if (running) {
+      void running.then((verdict) => this.answer(socket, verdict, ack, label, false));
+      return;
+    }
+    const report: DeviceReport = {
+      deviceId: state.deviceId,
+      accountId: connection.identity.accountId,
+      commandId: frame.commandId,
+      messageId: frame.messageId,
+      step: frame.type,
+      at: frame.at,
+      ...(frame.type === 'failed' ? { reason: frame.reason, ...(frame.detail !== undefined ? { detail: frame.detail } : {}) } : {}),
+    };
+    // Reports of one message are handled in arrival order. After one that was not recorded, the
+    // later ones of this connection are not tried: the device repeats them all, in order, later.
+    const previous = state.reportChains.get(frame.messageId);
+    const verdict = (async (): Promise<Verdict> => {
+      if (previous) {
+        const before = await previous.verdict;
+        if ((before.kind === 'not-recorded' || before.kind === 'skipped') && previous.socket === socket) return { kind: 'skipped' };
+      }
+      return this.handle(() => this.reportHandler(report), state.deviceId, label);
+    })();
+    const link: ReportLink = { socket, verdict, failed: false };
+    state.reportChains.set(frame.messageId, link);
+    state.handling.set(handlingKey, verdict);
+    void verdict
+      .then((outcome) => {
+        state.handling.delete(handlingKey);
+        const done = outcome.kind === 'recorded' || outcome.kind === 'refused';
+        // A failure stays linked while its connection is open: later reports of the message on it are skipped.
+        if (!done && socket.readyState === WebSocket.OPEN) link.failed = true;
+        else if (state.reportChains.get(frame.messageId) === link) state.reportChains.delete(frame.messageId);
+        if (done) remember(state.seenReports, key, this.dedupeMemory);
+        this.answer(socket, outcome, ack, label, true);
+        if (outcome.kind === 'recorded') this.emit('report', report);
+      })
+      .catch((error: unknown) => this.options.logger?.error({ err: error, deviceId: state.deviceId }, 'report listener failed'));
+  }
+
+  /** Inbound SMS are acked only after `onInbound` recorded them; each is handled on its own. */
+  private onInbound(state: DeviceState, connection: Connection, frame: InboundFrame): void {
+    const { socket } = connection;
+    const ack = serializeFrame({ type: 'ack', of: 'inbound', inboundId: frame.inboundId });
+    const label = `inbound ${frame.inboundId}`;
+    if (state.seenInbound.has(frame.inboundId)) {
+      this.write(socket, ack);
+      return;
+    }
+    const handlingKey = `inbound\u0000${frame.inboundId}`;
+    const running = state.handling.get(handlingKey);
+    if (running) {
+      void running.then((verdict) => this.answer(socket, verdict, ack, label, false));
+      return;
+    }
+    const sms: DeviceInboundSms = {
+      deviceId: state.deviceId,
+      accountId: connection.identity.accountId,
+      inboundId: frame.inboundId,
+      from: frame.from,
+      body: frame.body,
+      receivedAt: frame.receivedAt,
+      ...(frame.to !== undefined ? { to: frame.to } : {}),
+      ...(frame.sim !== undefined ? { sim: frame.sim } : {}),
+    };
+    const verdict = this.handle(() => this.inboundHandler(sms), state.deviceId, label);
+    state.handling.set(handlingKey, verdict);
+    void verdict
+      .then((outcome) => {
+        state.handling.delete(handlingKey);
+        if (outcome.kind === 'recorded' || outcome.kind === 'refused') remember(state.seenInbound, frame.inboundId, this.dedupeMemory);
+        this.answer(socket, outcome, ack, label, true);
+        if (outcome.kind === 'recorded') this.emit('inbound', sms);
+      })
+      .catch((error: unknown) => this.options.logger?.error({ err: error, deviceId: state.deviceId }, 'inbound listener failed'));
+  }
+
+  /** Runs a report / inbound handler; never rejects. */
+  private async handle(record: () => Promise<void>, deviceId: string, label: string): Promise<Verdict> {
+    try {
+      await record();
+      return { kind: 'recorded' };
+    } catch (error) {
+      if (error instanceof DeviceFrameRefusedError) {
+        this.options.logger?.warn({ err: error, deviceId, frame: label }, 'device frame refused; acknowledged so the device drops it');
+        return { kind: 'refused', message: `${label}: ${error.message}` };
+      }
+      if (error instanceof DeviceFrameNotRecordedError) {
+        this.options.logger?.warn({ err: error, deviceId, frame: label }, 'device frame not recorded; the device repeats it');
+        return { kind: 'not-recorded', message: `${label}: ${error.message}` };
+      }
+      this.options.logger?.error({ err: error, deviceId, frame: label }, 'device frame could not be recorded; the device repeats it');
+      return { kind: 'not-recorded', message: `${label} could not be recorded now; repeat it after the next welcome` };
+    }
+  }
+
+  /**
+   * Answers a handled frame on the socket it came in on. `first`: the copy that was handled (a
+   * repeat that waited for it gets the ack but not the error frame again).
+   */
+  private answer(socket: WebSocket, verdict: Verdict, ack: string, label: string, first: boolean): void {
+    switch (verdict.kind) {
+      case 'recorded':
+        this.write(socket, ack);
+        return;
+      case 'refused':
+        if (first) this.sendError(socket, 'DEVICE_FRAME_REFUSED', verdict.message, false);
+        this.write(socket, ack);
+        return;
+      case 'not-recorded':
+        if (first) this.sendError(socket, 'DEVICE_FRAME_NOT_RECORDED', verdict.message, false);
+        return;
+      case 'skipped':
+        this.options.logger?.debug({ frame: label }, 'report not tried: an earlier report of the message was not recorded');
+        return;
+      default: {
+        const unreachable: never = verdict;
+        throw new Error(`unhandled verdict ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  /** The device holds the command: it leaves the queue and is never (re-)sent. */
+  private settle(state: DeviceState, commandId: string): void {
+    remember(state.settled, commandId, this.dedupeMemory);
+    const index = state.queue.findIndex((pending) => pending.command.commandId === commandId);
+    if (index >= 0) state.queue.splice(index, 1);
   }
 
   // ---- sending ---------------------------------------------------------------------------------
@@ -416,14 +649,29 @@ export class DeviceGatewayServer extends EventEmitter<DeviceGatewayEvents> {
       pending.state = 'written';
       pending.attempts += 1;
       this.write(state.socket, serializeFrame({ type: 'send', ...pending.command }));
-      this.emit('dispatched', { deviceId: state.deviceId, commandId: pending.command.commandId, messageId: pending.command.messageId, attempt: pending.attempts });
+      this.emit('dispatched', {
+        deviceId: state.deviceId,
+        commandId: pending.command.commandId,
+        messageId: pending.command.messageId,
+        attempt: pending.attempts,
+        queuedMs: Date.now() - pending.queuedAt,
+      });
     }
   }
 
   private device(deviceId: string): DeviceState {
     let state = this.devices.get(deviceId);
     if (!state) {
-      state = { deviceId, greeted: false, queue: [], settled: new Set(), seenReports: new Set(), seenInbound: new Set() };
+      state = {
+        deviceId,
+        greeted: false,
+        queue: [],
+        settled: new Set(),
+        seenReports: new Set(),
+        seenInbound: new Set(),
+        handling: new Map(),
+        reportChains: new Map(),
+      };
       this.devices.set(deviceId, state);
     }
     return state;

@@ -1,7 +1,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
-import { DeviceGatewayServer, type DeviceGatewayEvents, type DeviceGatewayOptions, type DeviceIdentity, type DeviceReport } from './device-gateway-server';
+import { DeviceFrameNotRecordedError, DeviceFrameRefusedError } from './device-gateway.errors';
+import { DeviceGatewayServer, type DeviceGatewayEvents, type DeviceGatewayOptions, type DeviceIdentity, type DeviceInboundSms, type DeviceReport } from './device-gateway-server';
 import { DeviceSimulator, DeviceSimulatorRejectedError, type DeviceSimulatorOptions } from './device-simulator';
 import { deviceTokenHashesEqual, hashDeviceToken } from './device-token';
 
@@ -84,7 +85,7 @@ describe('DeviceGatewayServer over a real WebSocket', () => {
 
     server.sendCommand('dev-a', command(1));
     await waitFor(() => reports.length === 3, 'three reports');
-    expect(dispatched).toEqual([{ deviceId: 'dev-a', commandId: 'cmd-1', messageId: 'msg-1', attempt: 1 }]);
+    expect(dispatched).toEqual([{ deviceId: 'dev-a', commandId: 'cmd-1', messageId: 'msg-1', attempt: 1, queuedMs: expect.any(Number) }]);
     expect(steps(reports, 'msg-1')).toEqual(['accepted', 'sent', 'delivered']);
     expect(reports[0]).toMatchObject({ deviceId: 'dev-a', accountId: 'acc-1', commandId: 'cmd-1' });
     expect(sim.commands[0]).toMatchObject({ type: 'send', destination: '+15550002222', body: 'hello 1', segments: 1 });
@@ -248,5 +249,214 @@ describe('DeviceGatewayServer over a real WebSocket', () => {
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     }
+  });
+  it('writes the commands that waited for the device before it reports the device online', async () => {
+    const server = await startGateway();
+    server.sendCommand('dev-a', command(1));
+    const atOnline: { pending: number; canSendNow: boolean }[] = [];
+    server.on('online', () => atOnline.push({ pending: server.pendingCount('dev-a'), canSendNow: server.canSendNow('dev-a') }));
+    const sim = simulator(server, { respondUpTo: 'none' });
+    await sim.connect();
+    await waitFor(() => sim.commands.length === 1, 'cmd-1 written');
+    expect(atOnline).toEqual([{ pending: 1, canSendNow: true }]);
+  });
+
+  it('cancels a command the device has not reported on, and only such a command', async () => {
+    const server = await startGateway();
+    server.sendCommand('dev-a', command(1));
+    server.sendCommand('dev-a', command(2));
+    expect(server.commandStatus('dev-a', 'cmd-1')).toBe('pending');
+    expect(server.cancelCommand('dev-a', 'cmd-1')).toBe(true);
+    expect(server.cancelCommand('dev-a', 'cmd-1')).toBe(false);
+    expect(server.commandStatus('dev-a', 'cmd-1')).toBe('settled');
+    expect(server.commandStatus('dev-a', 'cmd-9')).toBe('unknown');
+    expect(server.cancelCommand('dev-unknown', 'cmd-1')).toBe(false);
+    expect(server.sendCommand('dev-a', command(1))).toBe(false); // cancelled: never sent again
+    expect(server.sendCommand('dev-a', command(2))).toBe(true); // still pending
+    expect(server.pendingCount('dev-a')).toBe(1);
+
+    const reports = record(server, 'report');
+    const sim = simulator(server, { respondUpTo: 'accepted' });
+    await sim.connect();
+    await waitFor(() => steps(reports, 'msg-2').includes('accepted'), 'msg-2 accepted');
+    expect(server.cancelCommand('dev-a', 'cmd-2')).toBe(false);
+    expect(sim.commands.map((c) => c.commandId)).toEqual(['cmd-2']);
+
+    // Written but not accepted: still cancellable (the device may carry it out anyway).
+    sim.setBehaviour({ respondUpTo: 'none' });
+    server.sendCommand('dev-a', command(3));
+    await waitFor(() => sim.commands.length === 2, 'cmd-3 written');
+    expect(server.cancelCommand('dev-a', 'cmd-3')).toBe(true);
+    expect(server.pendingCount('dev-a')).toBe(0);
+    sim.drop();
+    await waitFor(() => sim.connected, 'reconnected');
+    await pause(100);
+    expect(sim.commands.map((c) => c.commandId)).toEqual(['cmd-2', 'cmd-3']);
+  });
+
+  it('tells whether a command goes out at once, and when pacing next has room', async () => {
+    const windowMs = 1000;
+    const server = await startGateway({ pacingWindowMs: windowMs });
+    expect(server.canSendNow('dev-slow')).toBe(false);
+    expect(server.nextSendAt('dev-slow')).toBeNull();
+    const sim = simulator(server, { token: 'token-slow' });
+    await sim.connect();
+    expect(server.canSendNow('dev-slow')).toBe(true);
+    expect(server.onlineCount).toBe(1);
+
+    const before = Date.now();
+    for (let n = 1; n <= 3; n += 1) server.sendCommand('dev-slow', command(n));
+    expect(server.canSendNow('dev-slow')).toBe(false);
+    const next = server.nextSendAt('dev-slow') as number;
+    expect(next).toBeGreaterThan(before + windowMs / 2);
+    expect(next).toBeLessThanOrEqual(Date.now() + windowMs);
+    server.sendCommand('dev-slow', command(4)); // waits for pacing
+    await waitFor(() => sim.commands.length === 4, 'cmd-4 after the window', 3 * windowMs);
+    expect(Date.now()).toBeGreaterThanOrEqual(next - 20);
+  });
+});
+
+describe('DeviceGatewayServer acknowledges only what its handlers recorded', () => {
+  it('acks a report only after onReport resolves', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const handled: string[] = [];
+    const server = await startGateway({
+      onReport: async (report) => {
+        handled.push(report.step);
+        if (report.step === 'accepted') await gate;
+      },
+    });
+    const sim = simulator(server, { respondUpTo: 'accepted' });
+    await sim.connect();
+    server.sendCommand('dev-a', command(1));
+    await waitFor(() => handled.length === 1, 'accepted handed to onReport');
+    await pause(100);
+    expect(sim.unackedCount).toBe(1);
+    release();
+    await waitFor(() => sim.unackedCount === 0, 'ack after the handler resolved');
+  });
+
+  it('does not ack a report whose handler rejects; the device repeats it and it is recorded once', async () => {
+    const recorded: string[] = [];
+    let failures = 1;
+    const server = await startGateway({
+      onReport: async (report) => {
+        if (report.step === 'sent' && failures-- > 0) throw new Error('store unavailable');
+        recorded.push(`${report.messageId}:${report.step}`);
+      },
+    });
+    const events = record(server, 'report');
+    const sim = simulator(server, { respondUpTo: 'sent' });
+    const errors: string[] = [];
+    sim.on('error-frame', (frame) => errors.push(frame.code));
+    await sim.connect();
+    server.sendCommand('dev-a', command(1));
+    await waitFor(() => errors.length === 1, 'the not-recorded error frame');
+    expect(errors).toEqual(['DEVICE_FRAME_NOT_RECORDED']);
+    expect(sim.unackedCount).toBe(1);
+    expect(recorded).toEqual(['msg-1:accepted']);
+
+    sim.drop(); // the device repeats unacked reports after the next welcome
+    await waitFor(() => sim.unackedCount === 0, 'the repeated report acked');
+    expect(recorded).toEqual(['msg-1:accepted', 'msg-1:sent']);
+    expect(steps(events, 'msg-1')).toEqual(['accepted', 'sent']);
+    // Settled at its first report: not re-sent by the reconnect.
+    expect(sim.commands).toHaveLength(1);
+  });
+
+  it('hands the reports of one message over in arrival order, one at a time', async () => {
+    const log: string[] = [];
+    const server = await startGateway({
+      onReport: async (report) => {
+        log.push(`start ${report.step}`);
+        await pause(report.step === 'accepted' ? 80 : 10);
+        log.push(`end ${report.step}`);
+      },
+    });
+    const sim = simulator(server, { sendLatencyMs: 0, deliveryLatencyMs: 0 });
+    await sim.connect();
+    server.sendCommand('dev-a', command(1));
+    await waitFor(() => log.length === 6 && sim.unackedCount === 0, 'all three recorded and acked');
+    expect(log).toEqual(['start accepted', 'end accepted', 'start sent', 'end sent', 'start delivered', 'end delivered']);
+  });
+
+  it('does not try the later reports of a message after one was not recorded', async () => {
+    const recorded: string[] = [];
+    let failAccepted = true;
+    const server = await startGateway({
+      onReport: async (report) => {
+        await pause(20);
+        if (report.step === 'accepted' && failAccepted) {
+          failAccepted = false;
+          throw new DeviceFrameNotRecordedError('try again later');
+        }
+        recorded.push(report.step);
+      },
+    });
+    // `sent` arrives after `accepted` was found not recorded, `delivered` while `sent` is skipped.
+    const sim = simulator(server, { sendLatencyMs: 60, deliveryLatencyMs: 0 });
+    const errors: string[] = [];
+    sim.on('error-frame', (frame) => errors.push(frame.message));
+    await sim.connect();
+    server.sendCommand('dev-a', command(1));
+    await waitFor(() => errors.length === 1, 'error frame');
+    await pause(200);
+    expect(errors).toEqual(['accepted report for msg-1: try again later']);
+    expect(recorded).toEqual([]);
+    expect(sim.unackedCount).toBe(3);
+
+    sim.drop();
+    await waitFor(() => sim.unackedCount === 0, 'all repeated and acked');
+    expect(recorded).toEqual(['accepted', 'sent', 'delivered']);
+  });
+
+  it('acks a refused report with an error frame and does not hand it over again', async () => {
+    let calls = 0;
+    const server = await startGateway({
+      onReport: async () => {
+        calls += 1;
+        throw new DeviceFrameRefusedError('no such message');
+      },
+    });
+    const events = record(server, 'report');
+    const sim = simulator(server);
+    const errors: string[] = [];
+    sim.on('error-frame', (frame) => errors.push(`${frame.code} ${frame.message}`));
+    await sim.connect();
+    sim.sendRaw(JSON.stringify({ v: 1, type: 'delivered', commandId: 'cmd-x', messageId: 'msg-x', at: new Date().toISOString() }));
+    await waitFor(() => errors.length === 1, 'refused');
+    sim.sendRaw(JSON.stringify({ v: 1, type: 'delivered', commandId: 'cmd-x', messageId: 'msg-x', at: new Date().toISOString() }));
+    await pause(100);
+    expect(errors).toEqual(['DEVICE_FRAME_REFUSED delivered report for msg-x: no such message']);
+    expect(calls).toBe(1);
+    expect(events).toEqual([]);
+  });
+
+  it('records an inbound SMS once: a repeat that arrives while it is being recorded waits for it', async () => {
+    const recorded: DeviceInboundSms[] = [];
+    let attempts = 0;
+    const server = await startGateway({
+      onInbound: async (sms) => {
+        attempts += 1;
+        await pause(100);
+        if (attempts === 1) throw new Error('store unavailable');
+        recorded.push(sms);
+      },
+    });
+    const sim = simulator(server);
+    await sim.connect();
+    sim.receiveSms({ from: '+15550009999', body: 'hi', inboundId: 'in-1' });
+    sim.sendRaw(JSON.stringify({ v: 1, type: 'inbound', inboundId: 'in-1', from: '+15550009999', body: 'hi', receivedAt: new Date().toISOString() }));
+    await waitFor(() => attempts === 1, 'first attempt');
+    await pause(200);
+    expect(sim.unackedCount).toBe(1);
+
+    sim.drop();
+    await waitFor(() => sim.unackedCount === 0, 'recorded and acked');
+    sim.sendRaw(JSON.stringify({ v: 1, type: 'inbound', inboundId: 'in-1', from: '+15550009999', body: 'hi', receivedAt: new Date().toISOString() }));
+    await pause(100);
+    expect(attempts).toBe(2);
+    expect(recorded).toHaveLength(1);
   });
 });

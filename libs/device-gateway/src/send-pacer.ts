@@ -16,11 +16,15 @@ export class SendPacer {
 
   /** Takes a slot and returns 0, or returns the milliseconds until one frees up. */
   take(now: number): number {
+    const wait = this.wait(now);
+    if (wait === 0) this.stamps.push(now);
+    return wait;
+  }
+
+  /** The milliseconds until a slot is free (0: one is free now), without taking it. */
+  wait(now: number): number {
     while (this.stamps.length > 0 && (this.stamps[0] as number) + this.windowMs <= now) this.stamps.shift();
-    if (this.stamps.length < this.limit) {
-      this.stamps.push(now);
-      return 0;
-    }
+    if (this.stamps.length < this.limit) return 0;
     return (this.stamps[0] as number) + this.windowMs - now;
   }
 }

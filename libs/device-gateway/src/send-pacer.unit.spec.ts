@@ -10,6 +10,19 @@ describe('SendPacer', () => {
     expect(pacer.take(1000)).toBe(10);
   });
 
+  it('tells the wait without taking a slot', () => {
+    const pacer = new SendPacer(2, 1000);
+    expect(pacer.wait(0)).toBe(0);
+    expect(pacer.wait(0)).toBe(0);
+    pacer.take(0);
+    pacer.take(100);
+    expect(pacer.wait(500)).toBe(500);
+    expect(pacer.wait(500)).toBe(500);
+    expect(pacer.wait(1000)).toBe(0);
+    expect(pacer.take(1000)).toBe(0);
+    expect(pacer.wait(1000)).toBe(100);
+  });
+
   it('never lets more than the limit through in any window', () => {
     const pacer = new SendPacer(30, 60_000);
     const sent: number[] = [];

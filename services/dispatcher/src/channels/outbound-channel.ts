@@ -1,5 +1,14 @@
 import type { ChannelKind } from '@reach/contracts';
 
+/**
+ * A report the channel's peer made that can never be recorded (an unknown message, a step the
+ * message's state refuses, an SMS to a number nobody holds). The channel tells its peer to drop
+ * it rather than repeat it.
+ */
+export class ChannelReportRefusedError extends Error {
+  readonly code = 'CHANNEL_REPORT_REFUSED';
+}
+
 /** A released message handed to a channel: everything it needs to send it. */
 export interface ChannelSend {
   readonly messageId: string;

@@ -17,7 +17,9 @@ import {
   runWithLogFields,
   type LogFields,
 } from '@reach/telemetry';
-import type { ChannelInboundSms, ChannelReports, ChannelSend, OutboundChannel } from '../channels/outbound-channel';
+import { ChannelReportRefusedError, type ChannelInboundSms, type ChannelReports, type ChannelSend, type OutboundChannel } from '../channels/outbound-channel';
+
+export { ChannelReportRefusedError };
 import { enqueue, nextForSender, removeFromQueue, sendersWithWork, type QueuedMessage } from './dispatch-queue.repository';
 
 export type DispatchOutcome = 'dispatched' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'expired';
@@ -38,10 +40,6 @@ const BATCH = 100;
 type ReportOutcome = Exclude<DispatchOutcome, 'dispatched' | 'expired'>;
 type MessageRef = { messageId: string; accountId: string; now: string };
 
-/** A report the channel's peer made that can never be recorded (unknown message, refused by the decider). */
-export class ChannelReportRefusedError extends Error {
-  readonly code = 'CHANNEL_REPORT_REFUSED';
-}
 
 /**
  * The id of an inbound SMS's stream: derived from the channel and the channel's key for the SMS,
