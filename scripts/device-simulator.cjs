@@ -3,7 +3,7 @@
 /**
  * A simulated phone as its own process (issue 5, item 4), speaking the real device protocol
  * (docs/device-protocol.md), on the built lib:
- *   npx tsc -b libs/device-gateway && node scripts/device-simulator.cjs --url ws://127.0.0.1:8081/v1/device \
+ *   npm run build && node scripts/device-simulator.cjs --url ws://127.0.0.1:3000/v1/device \
  *     --token TOKEN --send-latency-ms 200 --delivery-latency-ms 1000 --failure-rate 0.02
  * Admin hook on stdin, one command a line:
  *   inbound <from> <text…>   the phone receives an SMS and reports it
@@ -17,7 +17,8 @@ const { DeviceSimulator } = require('../libs/device-gateway/dist');
 
 const { values } = parseArgs({
   options: {
-    url: { type: 'string', default: 'ws://127.0.0.1:8081/v1/device' },
+    // The public edge (api-gateway), which routes devices to the dispatcher that owns the channels.
+    url: { type: 'string', default: 'ws://127.0.0.1:3000/v1/device' },
     token: { type: 'string' },
     'send-latency-ms': { type: 'string', default: '200' },
     'delivery-latency-ms': { type: 'string', default: '1000' },

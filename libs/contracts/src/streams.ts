@@ -33,6 +33,8 @@ export interface NatsNames {
   allDeadLetters: string;
   /** Key-value bucket: which numbers' phones are online (key = digits of the E.164 number). */
   presenceBucket: string;
+  /** Key-value bucket: where the dispatcher that owns the channels serves devices (read by the public edge). */
+  channelOwnerBucket: string;
   consumerName(service: string, purpose: string): string;
 }
 
@@ -53,6 +55,7 @@ export function natsNames(namespace: string): NatsNames {
     deadLetterSubject: (consumer) => `${ns}.dlq.v1.${consumer}`,
     allDeadLetters: `${ns}.dlq.v1.>`,
     presenceBucket: `${ns}-presence`,
+    channelOwnerBucket: `${ns}-channel-owner`,
     consumerName: (service, purpose) => `${service}-${purpose}`,
   };
 }

@@ -8,3 +8,4 @@ export * from './durable-consumer';
 export * from './message-trace';
 export * from './retry-backoff';
 export * from './phone-presence';
+export * from './channel-owner';

@@ -118,22 +118,26 @@ function sameSet(left: readonly string[], right: readonly string[]): boolean {
 }
 
 async function ensurePresenceBucket(nc: NatsConnection, names: NatsNames, options: TopologyOptions): Promise<void> {
+  for (const bucket of [names.presenceBucket, names.channelOwnerBucket]) await ensureBucket(nc, bucket, options);
+}
+
+async function ensureBucket(nc: NatsConnection, bucket: string, options: TopologyOptions): Promise<void> {
   const js = nc.jetstream();
   for (let attempt = 1; ; attempt++) {
     try {
       // Creates the bucket when missing and binds to it otherwise (an existing bucket's
       // configuration is not changed).
-      await js.views.kv(names.presenceBucket, { history: 1, storage: StorageType.File, replicas: options.replicas ?? 1 });
+      await js.views.kv(bucket, { history: 1, storage: StorageType.File, replicas: options.replicas ?? 1 });
       return;
     } catch (error) {
       if (isAlreadyExists(error) && attempt < 3) continue;
-      throw new Error(`cannot create key-value bucket ${names.presenceBucket}: ${String(error)}`, { cause: error });
+      throw new Error(`cannot create key-value bucket ${bucket}: ${String(error)}`, { cause: error });
     }
   }
 }
 
 /**
- * Deletes the streams and the presence bucket of a namespace (tests, `reachctl` resets).
+ * Deletes the streams and the key-value buckets of a namespace (tests, `reachctl` resets).
  * Everything in them is lost; missing pieces are skipped.
  */
 export async function deleteTopology(nc: NatsConnection, names: NatsNames): Promise<void> {
@@ -145,10 +149,12 @@ export async function deleteTopology(nc: NatsConnection, names: NatsNames): Prom
       if (!isStreamNotFound(error)) throw error;
     }
   }
-  try {
-    const bucket = await nc.jetstream().views.kv(names.presenceBucket, { bindOnly: true });
-    await bucket.destroy();
-  } catch (error) {
-    if (!isStreamNotFound(error)) throw error;
+  for (const name of [names.presenceBucket, names.channelOwnerBucket]) {
+    try {
+      const bucket = await nc.jetstream().views.kv(name, { bindOnly: true });
+      await bucket.destroy();
+    } catch (error) {
+      if (!isStreamNotFound(error)) throw error;
+    }
   }
 }

@@ -45,6 +45,11 @@ const GatewayEnv = z.object({
    * receivers live on the local network.
    */
   WEBHOOKS_ALLOW_PRIVATE_NETWORKS: env.bool(false),
+  /**
+   * Device WebSockets this replica proxies to the channel owner at once (`/v1/device`); more are
+   * answered 503 with Retry-After. Each one holds two sockets: the open-files limit must allow it.
+   */
+  DEVICE_EDGE_MAX_CONNECTIONS: env.int(10_000, 1),
 });
 
 export type GatewayConfig = z.infer<typeof GatewayEnv>;

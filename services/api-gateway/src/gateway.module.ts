@@ -5,6 +5,7 @@ import { PhonePresenceDirectory, PlatformModule, type PlatformConnections } from
 import { HealthModule } from '@reach/service-runtime';
 import { ApiDocsModule } from './api-docs/api-docs.module';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
+import { DeviceEdgeModule } from './device-edge/device-edge.module';
 import { AcceptMessageHandler } from './messages/accept-message.handler';
 import { AcceptedMessagesMetric } from './messages/accepted-messages.metric';
 import { ChangeMessageHandler } from './messages/change-message.handler';
@@ -46,7 +47,12 @@ export class GatewayModule {
   static forRoot(platform: PlatformConnections, logger: Logger, config: GatewayConfig): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [HealthModule.forRoot(), PlatformModule.forRoot(platform, logger), ApiDocsModule],
+      imports: [
+        HealthModule.forRoot(),
+        PlatformModule.forRoot(platform, logger),
+        ApiDocsModule,
+        DeviceEdgeModule.forRoot({ maxConnections: config.DEVICE_EDGE_MAX_CONNECTIONS, streamReplicas: config.NATS_STREAM_REPLICAS }),
+      ],
       controllers: [
         SendMessageHttpController,
         GetMessageHttpController,

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { LOGGER, openPlatformConnections } from '@reach/infrastructure';
 import { Metrics, createLogger, failStartup, registerHttpMetrics, runService } from '@reach/service-runtime';
 import { GATEWAY_CONFIG, loadConfig } from './config';
+import { DeviceEdge } from './device-edge/device-edge.provider';
 import { GatewayModule } from './gateway.module';
 import { DialectErrorFilter } from './http/dialect-error.filter';
 import { registerBodyParsers } from './http/request-body';
@@ -37,6 +38,8 @@ async function main(): Promise<void> {
         registerRequestContext(app.getHttpAdapter().getInstance() as unknown as FastifyInstance);
         registerBodyParsers(app.getHttpAdapter().getInstance() as unknown as FastifyInstance);
         registerHttpMetrics(app.getHttpAdapter().getInstance() as unknown as FastifyInstance, app.get(Metrics));
+        // Devices' WebSocket upgrades on /v1/device go to the channel owner's device gateway.
+        app.get(DeviceEdge).attach(app.getHttpServer());
         // Unmatched routes and anything that escapes a controller still answer in a dialect's format.
         app.useGlobalFilters(
           new DialectErrorFilter(new ReachErrorFilter(app.get(LOGGER), app.get(GATEWAY_CONFIG)), new ReachCellErrorFilter(app.get(LOGGER))),

@@ -82,7 +82,7 @@ describe('reachctl migrate', () => {
         url: testUrls.nats.replace(/\/$/, ''),
         namespace,
         streams: [names.eventsStream, names.commandsStream, names.deadLetterStream],
-        buckets: [names.presenceBucket],
+        buckets: [names.presenceBucket, names.channelOwnerBucket],
       },
     });
     for (const table of ['events', 'accounts', 'deliveries']) expect(await tableExists(table)).toBe(true);

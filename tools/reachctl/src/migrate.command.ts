@@ -54,7 +54,7 @@ export async function migratePlatform(
       url: withoutCredentials(config.natsUrl),
       namespace: config.namespace,
       streams: topologyStreamConfigs(names).map((stream) => stream.name),
-      buckets: [names.presenceBucket],
+      buckets: [names.presenceBucket, names.channelOwnerBucket],
     },
   };
 }
@@ -118,7 +118,7 @@ export function registerMigrateCommand(program: Command, context: CliContext): v
         context.io,
         options.json,
         result,
-        `${result.database.url}: ${schema}; ${result.nats.url}: streams ${result.nats.streams.join(', ')} and bucket ${result.nats.buckets.join(', ')} ready`,
+        `${result.database.url}: ${schema}; ${result.nats.url}: streams ${result.nats.streams.join(', ')} and buckets ${result.nats.buckets.join(', ')} ready`,
       );
     });
 }
