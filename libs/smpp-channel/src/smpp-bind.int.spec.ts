@@ -1,6 +1,8 @@
 import pino from 'pino';
-import { SmppBind, type SmppBindEvents, type SmppBindOptions } from './smpp-bind';
-import { SmppBindLostError, SmppBindRejectedError } from './smpp.errors';
+import { encodeMessage } from './message-encoding';
+import { SmppBind, type DeliverSmAck, type SmppBindEvents, type SmppBindOptions } from './smpp-bind';
+import { SmppStatus } from './smpp-facade';
+import { SmppBindLostError, SmppBindRejectedError, SmppSubmitRejectedError, SmppValidityElapsedError } from './smpp.errors';
 import { SmscSimulator, type SmscSimulatorOptions } from './smsc-simulator';
 
 const logger = pino({ level: 'silent' });
@@ -33,14 +35,21 @@ async function setUp(sim: Partial<SmscSimulatorOptions> = {}, bind: Partial<Smpp
   return { smsc, client };
 }
 
+/** The next event's value; a receipt or MO is acknowledged at once. */
 function next<K extends keyof SmppBindEvents>(client: SmppBind, event: K): Promise<SmppBindEvents[K][0]> {
-  return new Promise((resolve) => client.once(event, ((value: SmppBindEvents[K][0]) => resolve(value)) as never));
+  return new Promise((resolve) =>
+    client.once(event, ((value: SmppBindEvents[K][0], ack?: DeliverSmAck) => {
+      ack?.();
+      resolve(value);
+    }) as never),
+  );
 }
 
 function collect<K extends keyof SmppBindEvents>(client: SmppBind, event: K, count: number): Promise<SmppBindEvents[K][0][]> {
   const seen: SmppBindEvents[K][0][] = [];
   return new Promise((resolve) => {
-    const listener = ((value: SmppBindEvents[K][0]) => {
+    const listener = ((value: SmppBindEvents[K][0], ack?: DeliverSmAck) => {
+      ack?.();
       seen.push(value);
       if (seen.length === count) {
         client.off(event, listener);
@@ -157,10 +166,131 @@ describe('SmppBind against the SMSC simulator', () => {
     const { smsc, client } = await setUp();
     const short = next(client, 'mo');
     smsc.injectMo({ source: '+15550009', destination: '+15550001', text: 'STOP' });
-    expect(await short).toEqual({ source: '+15550009', destination: '+15550001', text: 'STOP', dataCoding: 0 });
+    expect(await short).toMatchObject({ source: '+15550009', destination: '+15550001', text: 'STOP', dataCoding: 0, concatenation: null, sourceTon: 1 });
     const long = next(client, 'mo');
     const body = 'Ответ '.repeat(20);
     smsc.injectMo({ source: '+15550009', destination: '+15550001', text: body });
-    expect(await long).toMatchObject({ text: body, dataCoding: 8 });
+    expect(await long).toMatchObject({ text: body, dataCoding: 8, concatenation: { total: 2 } });
+  });
+
+  it('reports each part on its own: after a drop only the parts without a resp are sent again, with the same UDH reference', async () => {
+    const { smsc, client } = await setUp();
+    // Parts 2 and 3 reach the SMSC but their resps never come back.
+    smsc.submitPolicy = (submit) => (submit.udh[0]?.endsWith('01') ? undefined : { hold: true });
+    const message = encodeMessage('p'.repeat(400), client.nextReference());
+    expect(message.parts).toHaveLength(3);
+    const first = client.submitParts({ source: '1', destination: '2', message });
+    await waitFor(() => smsc.submits.length === 3);
+    smsc.dropAll();
+    const results = await first;
+    expect(results[0]).toMatchObject({ seq: 1, ok: true, messageId: smsc.submits[0]?.messageId });
+    expect(results.slice(1)).toEqual([
+      { seq: 2, ok: false, error: expect.any(SmppBindLostError) },
+      { seq: 3, ok: false, error: expect.any(SmppBindLostError) },
+    ]);
+    smsc.submitPolicy = null;
+    await waitFor(() => client.state === 'bound');
+    const again = await client.submitParts({ source: '1', destination: '2', message, parts: [2, 3] });
+    expect(again.map((r) => r.ok && r.seq)).toEqual([2, 3]);
+    const udh = smsc.submits.map((s) => s.udh[0] ?? '');
+    expect(udh.map((u) => u.slice(-2))).toEqual(['01', '02', '03', '02', '03']);
+    expect(new Set(udh.map((u) => u.slice(0, 6))).size).toBe(1);
+  });
+
+  it('tells each part’s outcome the moment its resp arrives, before a receipt that follows it', async () => {
+    const { smsc, client } = await setUp();
+    smsc.submitPolicy = (_, index) => (index === 1 ? { delayMs: 300 } : undefined);
+    const seen: string[] = [];
+    client.on('receipt', (receipt, ack) => {
+      seen.push(`receipt ${receipt.messageId}`);
+      ack();
+    });
+    const message = encodeMessage('q'.repeat(200), client.nextReference());
+    let settled = false;
+    const results = client.submitParts({ source: '1', destination: '2', message, onPart: (r) => seen.push(`part ${r.seq} ${r.ok ? r.messageId : 'failed'}`) });
+    void results.then(() => (settled = true));
+    await waitFor(() => seen.length === 2);
+    const first = smsc.submits[0]?.messageId;
+    expect(seen).toEqual([`part 1 ${first}`, `receipt ${first}`]);
+    expect(settled).toBe(false);
+    await results;
+    expect(seen[2]).toBe(`part 2 ${smsc.submits[1]?.messageId}`);
+  });
+
+  it('sends the time left as a relative validity_period, and does not send a part whose validity is over', async () => {
+    const { smsc, client } = await setUp();
+    const message = encodeMessage('valid', client.nextReference());
+    const expiresAt = new Date(Date.now() + 3_600_000);
+    expect(await client.submitParts({ source: '1', destination: '2', message, expiresAt })).toEqual([{ seq: 1, ok: true, messageId: expect.any(String) }]);
+    const validity = smsc.submits[0]?.validityPeriod?.getTime() ?? 0;
+    expect(Math.abs(validity - expiresAt.getTime())).toBeLessThan(5000);
+    const past = new Date(Date.now() - 1);
+    expect(await client.submitParts({ source: '1', destination: '2', message, expiresAt: past })).toEqual([
+      { seq: 1, ok: false, error: expect.any(SmppValidityElapsedError) },
+    ]);
+    expect(smsc.submits).toHaveLength(1);
+  });
+
+  it('pauses submits after ESME_RTHROTTLED and reports the part as a transient rejection', async () => {
+    const { smsc, client } = await setUp({}, { throttlePauseMs: 300 });
+    smsc.submitPolicy = (_, index) => (index === 0 ? { commandStatus: SmppStatus.ESME_RTHROTTLED } : undefined);
+    const throttled = await client.submit({ source: '1', destination: '2', body: 'too fast' }).catch((e: unknown) => e);
+    expect(throttled).toBeInstanceOf(SmppSubmitRejectedError);
+    expect((throttled as SmppSubmitRejectedError).transient).toBe(true);
+    expect((throttled as SmppSubmitRejectedError).message).toContain('ESME_RTHROTTLED');
+    const started = Date.now();
+    await client.submit({ source: '1', destination: '2', body: 'later' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
+  it('answers a receipt only when the listener acknowledges it, and the SMSC re-sends one answered with a temporary error', async () => {
+    const { smsc, client } = await setUp({ redeliverDelayMs: 50 });
+    const acks: DeliverSmAck[] = [];
+    client.on('receipt', (_receipt, ack) => acks.push(ack));
+    const { messageIds } = await client.submit({ source: '1', destination: '2', body: 'ack me' });
+    await waitFor(() => acks.length === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(smsc.deliveries).toEqual([{ kind: 'receipt', subject: messageIds[0], commandStatus: null, attempt: 1 }]);
+    acks[0]?.(SmppStatus.ESME_RX_T_APPN);
+    await waitFor(() => acks.length === 2);
+    acks[1]?.();
+    acks[1]?.(SmppStatus.ESME_RX_P_APPN); // only the first answer counts
+    await waitFor(() => smsc.deliveries[1]?.commandStatus === 0);
+    expect(smsc.deliveries.map((d) => [d.commandStatus, d.attempt])).toEqual([
+      [SmppStatus.ESME_RX_T_APPN, 1],
+      [0, 2],
+    ]);
+  });
+
+  it('answers every part of a concatenated MO only when the whole message is acknowledged', async () => {
+    const { smsc, client } = await setUp();
+    let ack: DeliverSmAck | null = null;
+    client.on('mo', (_mo, a) => (ack = a));
+    smsc.injectMo({ source: '15550009', destination: '15550001', text: 'x'.repeat(300) });
+    await waitFor(() => ack !== null);
+    expect(smsc.deliveries.map((d) => d.commandStatus)).toEqual([null, null]);
+    (ack as DeliverSmAck | null)?.();
+    await waitFor(() => smsc.deliveries.every((d) => d.commandStatus === 0));
+  });
+
+  it('answers a held MO part on its own after the hold time', async () => {
+    const { smsc, client } = await setUp({}, { moPartHoldMs: 400 });
+    const mos: unknown[] = [];
+    client.on('mo', (mo, ack) => {
+      mos.push(mo);
+      ack();
+    });
+    // The first of two parts only: the second never comes.
+    smsc.injectMo({ source: '15550009', destination: '15550001', text: 'y'.repeat(200), parts: [1] });
+    await waitFor(() => smsc.deliveries.length === 1);
+    expect(smsc.deliveries[0]?.commandStatus).toBeNull();
+    await waitFor(() => smsc.deliveries[0]?.commandStatus === 0);
+    expect(mos).toEqual([]);
+  });
+
+  it('accepts receipts at once when nobody listens', async () => {
+    const { smsc, client } = await setUp();
+    await client.submit({ source: '1', destination: '2', body: 'nobody listens' });
+    await waitFor(() => smsc.deliveries[0]?.commandStatus === 0);
   });
 });

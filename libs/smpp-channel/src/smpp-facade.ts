@@ -23,8 +23,14 @@ export interface SmppPdu {
   /** Decoded by the package per data_coding: the text and, with the UDHI bit, the UDH information elements. */
   readonly short_message?: SmppShortMessage | Buffer;
   readonly message_payload?: SmppShortMessage | Buffer;
+  readonly source_addr_ton?: number;
+  readonly dest_addr_ton?: number;
   readonly receipted_message_id?: string;
   readonly message_state?: number;
+  /** TLV 0x0204: on an MO, SMSCs that forward the handset's TP-MR put it here (stable across re-sends). */
+  readonly user_message_reference?: number;
+  /** Decoded by the package: absolute or relative (`…R`) time as a Date. */
+  readonly validity_period?: Date | string | null;
   response(options?: Readonly<Record<string, unknown>>): SmppPdu;
 }
 
@@ -58,6 +64,8 @@ interface SmppModule {
   connect(options: { readonly host: string; readonly port: number }): SmppSession;
   createServer(listener: (session: SmppSession) => void): SmppServer;
   readonly encodings: { readonly ASCII: { encode(text: string): Buffer; decode(bytes: Buffer): string } };
+  /** command_status names (ESME_ROK, ESME_RTHROTTLED, …) to values, SMPP 3.4 §5.1.3. */
+  readonly errors: Readonly<Record<string, number>>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- smpp@0.5.1 has no types; this module is its typed facade
@@ -71,12 +79,28 @@ export const gsm7Encode = (text: string): Buffer => smpp.encodings.ASCII.encode(
 /** command_status values used here (SMPP 3.4 §5.1.3). */
 export const SmppStatus = {
   OK: 0x00,
+  ESME_RINVBNDSTS: 0x04,
+  ESME_RSYSERR: 0x08,
   ESME_RBINDFAIL: 0x0d,
   ESME_RINVPASWD: 0x0e,
   ESME_RINVSYSID: 0x0f,
+  ESME_RMSGQFUL: 0x14,
   ESME_RSUBMITFAIL: 0x45,
   ESME_RTHROTTLED: 0x58,
+  /** deliver_sm_resp: temporary application error, the SMSC re-sends the deliver_sm later. */
+  ESME_RX_T_APPN: 0x64,
+  /** deliver_sm_resp: permanent application error, the SMSC does not re-send. */
+  ESME_RX_P_APPN: 0x65,
 } as const;
+
+const statusNames = new Map<number, string>(Object.entries(smpp.errors).map(([name, value]) => [value, name]));
+
+/** `ESME_RTHROTTLED (0x00000058)`: the SMPP 3.4 name of a command_status, for logs and failure reasons. */
+export function describeCommandStatus(status: number): string {
+  const hex = `0x${status.toString(16).padStart(8, '0')}`;
+  const name = statusNames.get(status);
+  return name ? `${name} (${hex})` : `command_status ${hex}`;
+}
 
 /** esm_class bits (SMPP 3.4 §5.2.12). */
 export const EsmClass = {

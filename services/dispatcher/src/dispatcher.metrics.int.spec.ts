@@ -32,17 +32,23 @@ describe('channel health metrics', () => {
     expect(await countNumbersOnline(database.db, ['+14155550102', '+14155550103', '+19999999999'])).toBe(1);
   });
 
-  it('reports phones online and whether this replica holds the channel when scraped', async () => {
+  it('reports phones online and whether this replica runs the channels when scraped', async () => {
     const registry = new Registry();
     let held = false;
-    createChannelHealthMetrics({ registry, db: database.db, offlineNumbers: () => ['+14155550101'], simulatedChannelHeld: () => held, logger });
+    createChannelHealthMetrics({ registry, db: database.db, offlineNumbers: () => ['+14155550101'], channelsHeld: () => held, logger });
     const scrape = async () => (await registry.getMetricsAsJSON()).map((m) => ({ name: m.name, values: m.values.map((v) => ({ labels: v.labels, value: v.value })) }));
 
     expect(await scrape()).toEqual([
       { name: 'reach_phones_online', values: [{ labels: {}, value: 2 }] },
-      { name: 'reach_channel_up', values: [{ labels: { channel: 'simulated' }, value: 0 }] },
+      {
+        name: 'reach_channel_up',
+        values: ['simulated', 'device', 'smpp'].map((channel) => ({ labels: { channel }, value: 0 })),
+      },
     ]);
     held = true;
-    expect((await scrape())[1]).toEqual({ name: 'reach_channel_up', values: [{ labels: { channel: 'simulated' }, value: 1 }] });
+    expect((await scrape())[1]).toEqual({
+      name: 'reach_channel_up',
+      values: ['simulated', 'device', 'smpp'].map((channel) => ({ labels: { channel }, value: 1 })),
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { channelKinds } from '@reach/contracts';
 import type { Db } from '@reach/database';
 
 export interface ChannelHealthDeps {
@@ -8,8 +9,8 @@ export interface ChannelHealthDeps {
   readonly db: Db;
   /** Numbers whose phone the presence directory records offline. */
   readonly offlineNumbers: () => readonly string[];
-  /** Whether this replica holds the simulated channel's lease (runs the simulated phones). */
-  readonly simulatedChannelHeld: () => boolean;
+  /** Whether this replica holds the channels lease (runs the simulated phones, the device gateway and the SMPP binds). */
+  readonly channelsHeld: () => boolean;
   readonly logger: Logger;
 }
 
@@ -39,7 +40,8 @@ export function createChannelHealthMetrics(deps: ChannelHealthDeps): void {
     labelNames: ['channel'],
     registers,
     collect() {
-      this.set({ channel: 'simulated' }, deps.simulatedChannelHeld() ? 1 : 0);
+      const up = deps.channelsHeld() ? 1 : 0;
+      for (const channel of channelKinds) this.set({ channel }, up);
     },
   });
 }

@@ -1,26 +1,39 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import type { Logger } from 'pino';
+import { findDeviceByToken, loadConnectorRoutes, loadConnectors, loadDeviceBindings, parseApiKeySecret } from '@reach/accounts';
 import { AdvisoryLease } from '@reach/database';
 import { LOGGER, PLATFORM, PhonePresenceDirectory, type PlatformConnections } from '@reach/infrastructure';
-import { runDurableConsumer, type DurableConsumer } from '@reach/messaging';
+import { ChannelOwnerDirectory, PhonePresenceStore, runDurableConsumer, type DurableConsumer } from '@reach/messaging';
 import { Metrics } from '@reach/service-runtime';
 import { DISPATCHER_CONFIG, type DispatcherConfig } from './config';
 import { createChannelHealthMetrics } from './dispatcher.metrics';
 import { DispatchPump } from './dispatch/dispatch-pump';
 import { createQueuedMessageHandler } from './dispatch/queued-messages.consumer';
 import { createSimulatedInboundHandler } from './inbound/simulated-inbound.consumer';
+import { DeviceChannel } from './device-channel/device-channel';
 import { SimulatedChannel } from './simulated-channel/simulated-phone';
+import { SmppChannel } from './smpp-channel/smpp-channel';
 
 /**
- * The dispatcher's moving parts. Queue consumers run on every replica; the simulated phones
- * live in one process at a time — the holder of the `dispatcher:simulated` lease.
+ * The dispatcher's moving parts. Queue consumers run on every replica; the channels — simulated
+ * phones, the device gateway and the SMPP binds — live in one process at a time: the holder of
+ * the `dispatcher:channels` lease. It advertises its device gateway in NATS KV, where the public
+ * edge (api-gateway) looks up where to send devices' WebSockets.
  */
 @Injectable()
 export class DispatcherWorkers implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly pump: DispatchPump;
   private readonly channel: SimulatedChannel;
+  private readonly devices: DeviceChannel;
+  private readonly smpp: SmppChannel;
   private readonly lease: AdvisoryLease;
+  /** This process as a channel owner (a new id per start, so a late withdraw never removes a successor). */
+  private readonly ownerId = randomUUID();
+  private owners: ChannelOwnerDirectory | null = null;
+  private presenceStore: PhonePresenceStore | null = null;
+  private channelsStarted = false;
   private consumers: DurableConsumer[] = [];
   private queuedConsumer: DurableConsumer | null = null;
   private leaseTimer: NodeJS.Timeout | null = null;
@@ -55,19 +68,50 @@ export class DispatcherWorkers implements OnApplicationBootstrap, BeforeApplicat
       },
       (e164) => presence.isOnline(e164),
     );
-    this.pump.attach(this.channel);
-    this.lease = new AdvisoryLease(platform.pool, 'dispatcher:simulated');
+    const { db } = platform;
+    this.devices = new DeviceChannel({
+      host: config.DEVICE_GATEWAY_HOST,
+      port: config.DEVICE_GATEWAY_PORT,
+      findDeviceByToken: (token) => findDeviceByToken(db, token),
+      loadBindings: () => loadDeviceBindings(db),
+      setPresence: async (e164, online) => {
+        if (!this.presenceStore) throw new Error('presence store not open yet');
+        await this.presenceStore.set(e164, online, new Date());
+      },
+      logger: logger.child({ component: 'device-channel' }),
+      registry: metrics.registry,
+      heartbeatIntervalMs: config.DEVICE_HEARTBEAT_INTERVAL_MS,
+      pacingWindowMs: config.DEVICE_PACING_WINDOW_MS,
+      refreshIntervalMs: config.CHANNEL_REFRESH_INTERVAL_MS,
+    });
+    const secret = parseApiKeySecret(config.REACH_API_KEY_SECRET);
+    this.smpp = new SmppChannel({
+      db,
+      logger: logger.child({ component: 'smpp-channel' }),
+      loadConnectors: () => loadConnectors(db, secret),
+      loadRoutes: () => loadConnectorRoutes(db),
+      registry: metrics.registry,
+      refreshIntervalMs: config.CHANNEL_REFRESH_INTERVAL_MS,
+    });
+    this.pump.attach(this.channel, this.devices, this.smpp);
+    this.lease = new AdvisoryLease(platform.pool, 'dispatcher:channels');
     createChannelHealthMetrics({
       registry: metrics.registry,
       db: platform.db,
       offlineNumbers: () => presence.offlineNumbers(),
-      simulatedChannelHeld: () => this.lease.held,
+      channelsHeld: () => this.lease.held,
       logger,
     });
   }
 
+  private get deviceGatewayUrl(): string {
+    return this.config.DEVICE_GATEWAY_ADVERTISE_URL ?? `http://127.0.0.1:${this.config.DEVICE_GATEWAY_PORT}`;
+  }
+
   async onApplicationBootstrap(): Promise<void> {
-    const { nc, names, db, store } = this.platform;
+    const { nc, js, names, db, store } = this.platform;
+    this.presenceStore = await PhonePresenceStore.open(js, names);
+    this.owners = await ChannelOwnerDirectory.open(js, names, { replicas: this.config.NATS_STREAM_REPLICAS });
     this.unsubscribePresence = this.presence.onChange((change) => {
       if (change.presence?.online !== false) this.pump.wake(change.e164);
     });
@@ -87,14 +131,17 @@ export class DispatcherWorkers implements OnApplicationBootstrap, BeforeApplicat
   }
 
   /**
-   * The simulated phones live in one replica at a time: the holder of the channel's lease. It
+   * The channels live in one replica at a time: the holder of the lease. It starts them (the
+   * device gateway listens, the SMPP binds connect), tells the edge where its device gateway is,
    * resumes every backlog and unfinished message, then consumes released messages.
    */
   private async holdLease(): Promise<void> {
     try {
       if (!this.lease.held && (await this.lease.tryAcquire())) {
-        this.logger.info('simulated channel lease acquired; resuming queued and unfinished messages');
+        this.logger.info('channels lease acquired; starting the channels and resuming queued and unfinished messages');
+        this.channelsStarted = true;
         await this.pump.startChannels();
+        await this.owners?.publish({ deviceGatewayUrl: this.deviceGatewayUrl, ownerId: this.ownerId }, new Date());
         await this.pump.activate();
         const { nc, names, store } = this.platform;
         this.queuedConsumer = await runDurableConsumer(nc, {
@@ -113,7 +160,7 @@ export class DispatcherWorkers implements OnApplicationBootstrap, BeforeApplicat
         }, 15_000);
       }
     } catch (error) {
-      this.logger.error({ err: error }, 'could not take the simulated channel lease');
+      this.logger.error({ err: error }, 'could not take the channels lease or start the channels');
     }
     this.leaseTimer = setTimeout(() => void this.holdLease(), 2000);
   }
@@ -123,8 +170,10 @@ export class DispatcherWorkers implements OnApplicationBootstrap, BeforeApplicat
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.unsubscribePresence?.();
     await Promise.all([...this.consumers, ...(this.queuedConsumer ? [this.queuedConsumer] : [])].map((c) => c.stop()));
+    // Devices go to the next owner: stop advertising before the gateway closes their sockets.
+    await this.owners?.withdraw(this.ownerId).catch((error: unknown) => this.logger.warn({ err: error }, 'could not withdraw the device gateway advertisement'));
     await this.pump.deactivate();
-    await this.pump.stopChannels();
+    if (this.channelsStarted) await this.pump.stopChannels();
     await this.lease.release();
   }
 }
