@@ -145,6 +145,28 @@ describe('Device channel over the real protocol', () => {
     expect(sim.commands.map((c) => c.messageId)).toEqual(ids);
   });
 
+  it("refuses a phone's report on another account's message, which stays as it was", async () => {
+    const victim = await newAccountWithNumber();
+    const victimMessage = (await send(victim, TO, 'not yours')).body.data.message_id;
+    await waitForMessage(victim, victimMessage, (m) => m.status === 'delivered');
+    const intruderAccount = await newAccountWithNumber();
+    const intruder = simulator(await newDevice(intruderAccount));
+    await connect(intruder);
+    const refusals: unknown[] = [];
+    intruder.on('error-frame', (frame) => refusals.push(frame));
+
+    for (const step of ['sent', 'failed'] as const) {
+      intruder.sendRaw(
+        JSON.stringify({ v: 1, type: step, commandId: victimMessage, messageId: victimMessage, at: new Date().toISOString(), ...(step === 'failed' ? { reason: 'generic' } : {}) }),
+      );
+    }
+    await eventually(() => refusals.length === 2);
+    expect(refusals).toEqual([expect.objectContaining({ code: 'DEVICE_FRAME_REFUSED' }), expect.objectContaining({ code: 'DEVICE_FRAME_REFUSED' })]);
+    const events = await withDatabase((db) => db.query<{ type: string }>(`select type from events where stream_id = $1 order by revision`, [`message-${victimMessage}`]));
+    expect(events.rows.map((r) => r.type).filter((t) => t === 'MessageFailed')).toEqual([]);
+    expect((await http('GET', `/v1/sms/${victimMessage}`, { key: victim.apiKey })).body.data.status).toBe('delivered');
+  });
+
   it('records a phone failure as failed with the reason', async () => {
     const account = await newAccountWithNumber();
     const device = await newDevice(account);

@@ -35,17 +35,28 @@ export interface ChannelInboundSms {
 }
 
 /**
+ * Who made a report, when the peer names the message itself (a phone reports on any message id it
+ * likes): a report on a message of another account, or of another channel, is refused
+ * (`ChannelReportRefusedError`), so no peer can change another tenant's messages. Channels that
+ * find the message themselves (SMPP receipts, matched by carrier id) pass none.
+ */
+export interface ReportSource {
+  readonly accountId: string;
+  readonly channel: ChannelKind;
+}
+
+/**
  * How a channel turns what its peer tells it into events. Every promise resolves once the fact is
  * durably appended (or was already), so a channel acknowledges to its peer (a device's report ack,
  * an SMSC's deliver_sm_resp) only after that. All are idempotent: reporting a fact twice records
  * it once. They reject only when the fact could not be recorded (the peer should repeat it later).
  */
 export interface ChannelReports {
-  sent(messageId: string, providerMessageId: string | null): Promise<void>;
+  sent(messageId: string, providerMessageId: string | null, source?: ReportSource): Promise<void>;
   /** `dlrDate`: the receipt's done date, `YYMMDDhhmm` (UTC), when the channel has one. */
-  delivered(messageId: string, dlrDate: string | null): Promise<void>;
-  undelivered(messageId: string, errorCode: number, reason: string, dlrDate: string | null): Promise<void>;
-  failed(messageId: string, errorCode: number, reason: string): Promise<void>;
+  delivered(messageId: string, dlrDate: string | null, source?: ReportSource): Promise<void>;
+  undelivered(messageId: string, errorCode: number, reason: string, dlrDate: string | null, source?: ReportSource): Promise<void>;
+  failed(messageId: string, errorCode: number, reason: string, source?: ReportSource): Promise<void>;
   received(sms: ChannelInboundSms, channel: ChannelKind): Promise<void>;
 }
 

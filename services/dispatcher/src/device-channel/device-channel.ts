@@ -9,7 +9,7 @@ import {
   type DeviceInboundSms,
   type DeviceReport,
 } from '@reach/device-gateway';
-import type { ChannelHooks, ChannelReports, ChannelSend, OutboundChannel } from '../channels/outbound-channel';
+import type { ChannelHooks, ChannelReports, ChannelSend, OutboundChannel, ReportSource } from '../channels/outbound-channel';
 import { dlrDateOf } from '../simulated-channel/simulated-phone';
 import { createDeviceChannelMetrics, type DeviceChannelMetrics } from './device-channel.metrics';
 import type { DeviceBinding, DeviceRecord, FindDeviceByToken, LoadDeviceBindings, SetNumberPresence } from './device-channel.ports';
@@ -331,23 +331,26 @@ export class DeviceChannel implements OutboundChannel {
   private async onReport(report: DeviceReport): Promise<void> {
     this.clearDeadline(report.messageId);
     const reports = this.requireReports();
+    // A device names the message itself: only its own account's device-channel messages may be changed.
+    const source: ReportSource = { accountId: report.accountId, channel: 'device' };
     try {
       switch (report.step) {
         case 'accepted':
           // The acknowledgement of the command: the device holds it and owns its outcome from here.
           break;
         case 'sent':
-          await reports.sent(report.messageId, null);
+          await reports.sent(report.messageId, null, source);
           break;
         case 'delivered':
           // The phone's delivery report time is the receipt's done date.
-          await reports.delivered(report.messageId, dlrDateOf(new Date(report.at)));
+          await reports.delivered(report.messageId, dlrDateOf(new Date(report.at)), source);
           break;
         case 'failed':
           await reports.failed(
             report.messageId,
             deliveryErrors.deviceError.code,
             `Device ${report.deviceId} reported ${report.reason ?? 'generic'}${report.detail ? `: ${report.detail}` : ''}`,
+            source,
           );
           break;
         default: {

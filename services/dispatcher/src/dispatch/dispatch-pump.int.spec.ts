@@ -1093,6 +1093,12 @@ describe('DispatchPump', () => {
       expect(await typesOf(m.messageId)).toEqual([...DISPATCHED, 'MessageSent']);
 
       await expect(pump.delivered(randomUUID(), null)).rejects.toBeInstanceOf(ChannelReportRefusedError);
+      // A peer that names the message itself (a phone) may only report on its own account's messages of its channel.
+      await expect(pump.delivered(m.messageId, null, { accountId: randomUUID(), channel: 'simulated' })).rejects.toBeInstanceOf(ChannelReportRefusedError);
+      await expect(pump.delivered(m.messageId, null, { accountId: m.accountId, channel: 'device' })).rejects.toBeInstanceOf(ChannelReportRefusedError);
+      expect(await typesOf(m.messageId)).toEqual([...DISPATCHED, 'MessageSent']);
+      await pump.delivered(m.messageId, '2606081335', { accountId: m.accountId, channel: 'simulated' });
+      expect(await typesOf(m.messageId)).toEqual(DELIVERED);
       // Sent before it was dispatched: the decider refuses it, and retrying would not change that.
       await expect(pump.sent(waiting.messageId, null)).rejects.toBeInstanceOf(ChannelReportRefusedError);
       expect(await typesOf(waiting.messageId)).toEqual(ACCEPTED_AND_QUEUED);

@@ -17,7 +17,14 @@ import {
   runWithLogFields,
   type LogFields,
 } from '@reach/telemetry';
-import { ChannelReportRefusedError, type ChannelInboundSms, type ChannelReports, type ChannelSend, type OutboundChannel } from '../channels/outbound-channel';
+import {
+  ChannelReportRefusedError,
+  type ChannelInboundSms,
+  type ChannelReports,
+  type ChannelSend,
+  type OutboundChannel,
+  type ReportSource,
+} from '../channels/outbound-channel';
 
 export { ChannelReportRefusedError };
 import { enqueue, nextForSender, removeFromQueue, sendersWithWork, type QueuedMessage } from './dispatch-queue.repository';
@@ -258,20 +265,20 @@ export class DispatchPump implements ChannelReports {
     }
   }
 
-  sent(messageId: string, providerMessageId: string | null): Promise<void> {
-    return this.report(messageId, 'sent', (ref) => ({ type: 'RecordMessageSent', data: { ...ref, providerMessageId } }));
+  sent(messageId: string, providerMessageId: string | null, source?: ReportSource): Promise<void> {
+    return this.report(messageId, 'sent', source, (ref) => ({ type: 'RecordMessageSent', data: { ...ref, providerMessageId } }));
   }
 
-  delivered(messageId: string, dlrDate: string | null): Promise<void> {
-    return this.report(messageId, 'delivered', (ref) => ({ type: 'RecordMessageDelivered', data: { ...ref, dlrDate } }));
+  delivered(messageId: string, dlrDate: string | null, source?: ReportSource): Promise<void> {
+    return this.report(messageId, 'delivered', source, (ref) => ({ type: 'RecordMessageDelivered', data: { ...ref, dlrDate } }));
   }
 
-  undelivered(messageId: string, errorCode: number, reason: string, dlrDate: string | null): Promise<void> {
-    return this.report(messageId, 'undelivered', (ref) => ({ type: 'RecordMessageUndelivered', data: { ...ref, errorCode, reason, dlrDate } }));
+  undelivered(messageId: string, errorCode: number, reason: string, dlrDate: string | null, source?: ReportSource): Promise<void> {
+    return this.report(messageId, 'undelivered', source, (ref) => ({ type: 'RecordMessageUndelivered', data: { ...ref, errorCode, reason, dlrDate } }));
   }
 
-  failed(messageId: string, errorCode: number, reason: string): Promise<void> {
-    return this.report(messageId, 'failed', (ref) => ({ type: 'FailMessage', data: { ...ref, errorCode, reason } }));
+  failed(messageId: string, errorCode: number, reason: string, source?: ReportSource): Promise<void> {
+    return this.report(messageId, 'failed', source, (ref) => ({ type: 'FailMessage', data: { ...ref, errorCode, reason } }));
   }
 
   /**
@@ -302,9 +309,9 @@ export class DispatchPump implements ChannelReports {
    * The promise resolves once the report is appended (or was already): only then may the channel
    * acknowledge it to its peer.
    */
-  private report(messageId: string, outcome: ReportOutcome, command: (ref: MessageRef) => MessageCommand): Promise<void> {
+  private report(messageId: string, outcome: ReportOutcome, source: ReportSource | undefined, command: (ref: MessageRef) => MessageCommand): Promise<void> {
     const previous = this.reportChains.get(messageId) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.recordWithRetry(messageId, outcome, command));
+    const next = previous.catch(() => undefined).then(() => this.recordWithRetry(messageId, outcome, source, command));
     this.reportChains.set(messageId, next);
     void next
       .catch(() => undefined)
@@ -314,14 +321,23 @@ export class DispatchPump implements ChannelReports {
     return next;
   }
 
-  private async recordWithRetry(messageId: string, outcome: ReportOutcome, command: (ref: MessageRef) => MessageCommand): Promise<void> {
+  private async recordWithRetry(
+    messageId: string,
+    outcome: ReportOutcome,
+    source: ReportSource | undefined,
+    command: (ref: MessageRef) => MessageCommand,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         const known = this.inFlight.get(messageId) ?? (await readMessageState(this.deps.store, messageStreamId(messageId)));
-        if (known.state.status === 'initial') throw new ChannelReportRefusedError(`${outcome} reported for message ${messageId}, which does not exist`);
+        const { state } = known;
+        // Another tenant's message answers exactly like an unknown one.
+        if (state.status === 'initial' || (source && (state.accountId !== source.accountId || state.channel !== source.channel))) {
+          throw new ChannelReportRefusedError(`${outcome} reported for message ${messageId}, which does not exist`);
+        }
         const result = await executeMessageCommand(
           this.deps.store,
-          command({ messageId, accountId: known.state.accountId, now: this.clock().toISOString() }),
+          command({ messageId, accountId: state.accountId, now: this.clock().toISOString() }),
           known,
         );
         if (result.events.length > 0) this.deps.onOutcome?.(outcome);
