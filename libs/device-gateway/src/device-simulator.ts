@@ -272,11 +272,18 @@ export class DeviceSimulator extends EventEmitter<DeviceSimulatorEvents> {
     this.heartbeatTimer = undefined;
   }
 
-  private scheduleReconnect(): void {
-    this.later(this.options.reconnectDelayMs ?? 200, () => {
+  /**
+   * Reconnects like a phone should: again and again with a growing pause (up to 16 × the base
+   * delay), also after a 503 (the edge has no channel owner for a moment, e.g. while a dispatcher
+   * restarts); only a refused token (401, 403) ends the attempts.
+   */
+  private scheduleReconnect(attempt = 0): void {
+    const base = this.options.reconnectDelayMs ?? 200;
+    this.later(base * 2 ** Math.min(attempt, 4), () => {
       this.connect().catch((error: unknown) => {
         this.options.logger?.warn({ err: error }, 'simulator reconnect failed');
-        if (!this.closed && !(error instanceof DeviceSimulatorRejectedError)) this.scheduleReconnect();
+        const refused = error instanceof DeviceSimulatorRejectedError && (error.status === 401 || error.status === 403);
+        if (!this.closed && !refused) this.scheduleReconnect(attempt + 1);
       });
     });
   }
