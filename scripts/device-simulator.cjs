@@ -4,7 +4,8 @@
  * A simulated phone as its own process (issue 5, item 4), speaking the real device protocol
  * (docs/device-protocol.md), on the built lib:
  *   npm run build && node scripts/device-simulator.cjs --url ws://127.0.0.1:3000/v1/device \
- *     --token TOKEN --send-latency-ms 200 --delivery-latency-ms 1000 --failure-rate 0.02
+ *     --token TOKEN --send-latency-ms 200 --delivery-latency-ms 1000 --failure-rate 0.02 \
+ *     [--max-sends-per-minute 30] [--number +E164] [--inbound-every-ms 5000 --inbound-from +E164]
  * Admin hook on stdin, one command a line:
  *   inbound <from> <text…>   the phone receives an SMS and reports it
  *   drop                     cut the connection (the simulator reconnects)
@@ -25,6 +26,9 @@ const { values } = parseArgs({
     'failure-rate': { type: 'string', default: '0' },
     'max-sends-per-minute': { type: 'string', default: '30' },
     number: { type: 'string' },
+    // Inbound traffic: every N ms the phone receives an SMS from --inbound-from (0: only on demand).
+    'inbound-every-ms': { type: 'string', default: '0' },
+    'inbound-from': { type: 'string', default: '+14155550100' },
   },
 });
 
@@ -59,7 +63,28 @@ async function main() {
   simulator.on('command', (command) => logger.info({ commandId: command.commandId, messageId: command.messageId, destination: command.destination }, 'send command'));
   simulator.on('reported', (report) => logger.info(report, 'reported'));
   simulator.on('error-frame', (frame) => logger.warn(frame, 'gateway error frame'));
-  await simulator.connect();
+  // The edge answers 503 while no dispatcher owns the channels (e.g. the platform is starting).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await simulator.connect();
+      break;
+    } catch (error) {
+      const refused = error && (error.status === 401 || error.status === 403);
+      if (refused || attempt >= 30) throw error;
+      logger.warn({ err: error }, 'could not connect yet; retrying in 1 s');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+  const inboundEvery = number('inbound-every-ms', 0, 86_400_000);
+  let inboundCount = 0;
+  const inboundTimer =
+    inboundEvery > 0
+      ? setInterval(() => {
+          inboundCount += 1;
+          const inboundId = simulator.receiveSms({ from: values['inbound-from'], body: `Simulated inbound SMS ${inboundCount}` });
+          logger.info({ inboundId }, 'inbound reported');
+        }, inboundEvery)
+      : undefined;
 
   const input = readline.createInterface({ input: process.stdin });
   input.on('line', (line) => {
@@ -70,6 +95,7 @@ async function main() {
     else if (command) logger.warn({ line }, 'unknown command (inbound <from> <text> | drop | stats)');
   });
   const stop = () => {
+    if (inboundTimer) clearInterval(inboundTimer);
     input.close();
     simulator.close().then(() => process.exit(0));
   };

@@ -27,8 +27,9 @@ const { values } = parseArgs({
 });
 
 const outcome = values['dlr-outcome'];
-if (!['delivered', 'undelivered', 'expired', 'mixed'].includes(outcome)) {
-  console.error(`--dlr-outcome must be delivered|undelivered|expired|mixed, got ${outcome}`);
+const OUTCOMES = ['delivered', 'undelivered', 'expired', 'rejected', 'deleted', 'unknown', 'mixed'];
+if (!OUTCOMES.includes(outcome)) {
+  console.error(`--dlr-outcome must be ${OUTCOMES.join('|')}, got ${outcome}`);
   process.exit(2);
 }
 const number = (name, min, max) => {
