@@ -1,7 +1,8 @@
 'use strict';
 /**
- * `npm run bench:channels`: the two real channels at the edge of the platform, on the built libs
- * (no Postgres, no NATS). Each part runs its server side in a child process of its own.
+ * `npm run bench:channels`: the real channels at the edge of the platform, on the built code
+ * (no NATS; Postgres only for part 2). Each part runs its server side in a child process of its
+ * own.
  *
  *   1. SMPP: the SMSC simulator (scripts/bench-channels-smsc.cjs; receipts at once, all
  *      delivered) and one `SmppBind` (window BENCH_SMPP_WINDOW = 100, throughput cap
@@ -11,7 +12,24 @@
  *      backlog's). Submitted/s (submit_sm_resp) and receipted/s (final receipts back), p50/p99 of
  *      submit → resp and submit → receipt. Then the cap at work: BENCH_SMPP_CAP_CHECK = 500/s on
  *      a fresh bind, 2,500 messages: throughput must settle at the cap, not at the window.
- *   2. Devices: a `DeviceGatewayServer` (scripts/bench-channels-gateway.cjs, run with
+ *   2. SMPP channel: the dispatcher's own `SmppChannel` (services/dispatcher/dist) against the
+ *      same SMSC simulator child, with its Postgres work: a `smpp_submissions` row per part
+ *      written before `sent` is reported, and per receipt the lookup, the outcome update and the
+ *      message's parts read back. A throwaway database `reach_bench_channels_<random>` on
+ *      DATABASE_URL (default postgres://postgres@127.0.0.1:5432/reach), migrated, dropped at the
+ *      end (on failure and Ctrl-C too); pool of BENCH_SMPP_CHANNEL_POOL = 20 connections (the
+ *      dispatcher's DATABASE_POOL_SIZE default). One connector to the simulator (window and cap
+ *      as in part 1) and routes for BENCH_SMPP_CHANNEL_SENDERS = 100 sender numbers, handed over
+ *      through the channel's loader options; production defaults otherwise, metrics in a registry
+ *      of their own. Driven as the dispatcher's pump drives it: `start({ reports, wake })`, then
+ *      BENCH_SMPP_CHANNEL_MESSAGES = 20,000 single-part messages (senders in turn) handed over by
+ *      `send` while `isReady(sender)` says yes and fewer than two windows of messages are handed
+ *      over and not yet reported sent; a `wake` or a report resumes. The reports resolve at once:
+ *      there is no event store here (the dispatcher appends an event per report), so the figures
+ *      are the channel's, SMPP and Postgres, without the dispatcher's event writes. Sent/s
+ *      (`reports.sent` calls) and delivered/s (`reports.delivered` calls), p50/p99 of
+ *      send → sent and send → delivered.
+ *   3. Devices: a `DeviceGatewayServer` (scripts/bench-channels-gateway.cjs, run with
  *      --expose-gc), BENCH_DEVICES = 1,000 `DeviceSimulator`s connecting to it, spread over
  *      BENCH_DEVICE_PROCESSES = 2 processes (scripts/bench-channels-devices.cjs: real phones do not
  *      share an event loop, and one loop for all of them would measure itself), then a warm-up
@@ -29,14 +47,21 @@
  * per device (BENCH_DEVICES + some); it stops early, saying so, when `ulimit -n` is lower.
  */
 const { execFileSync, fork } = require('node:child_process');
+const { randomBytes, randomUUID } = require('node:crypto');
 const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
+const { Client } = require('pg');
 const pino = require('pino');
+const { Registry } = require('prom-client');
 const { round, sleep, summary } = require('./bench-stats.cjs');
 
 const root = path.resolve(__dirname, '..');
 const { SmppBind } = require(path.join(root, 'libs/smpp-channel/dist'));
+const { ensureDatabaseExists, migrateToLatest, openDatabase, redactUrl } = require(path.join(root, 'libs/database/dist'));
+const { SmppChannel } = require(path.join(root, 'services/dispatcher/dist/smpp-channel/smpp-channel.js'));
+
+const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/reach';
 
 const settings = {
   smppMessages: Number(process.env.BENCH_SMPP_MESSAGES ?? 20_000),
@@ -44,6 +69,10 @@ const settings = {
   smppCap: Number(process.env.BENCH_SMPP_CAP ?? 5_000),
   smppCapCheck: Number(process.env.BENCH_SMPP_CAP_CHECK ?? 500),
   smppCapCheckMessages: 2_500,
+  smppChannelMessages: Number(process.env.BENCH_SMPP_CHANNEL_MESSAGES ?? 20_000),
+  smppChannelSenders: Number(process.env.BENCH_SMPP_CHANNEL_SENDERS ?? 100),
+  smppChannelPool: Number(process.env.BENCH_SMPP_CHANNEL_POOL ?? 20),
+  databaseUrl: redactUrl(databaseUrl),
   devices: Number(process.env.BENCH_DEVICES ?? 1_000),
   deviceRounds: Number(process.env.BENCH_DEVICE_ROUNDS ?? 5),
   deviceProcesses: Number(process.env.BENCH_DEVICE_PROCESSES ?? 2),
@@ -60,10 +89,27 @@ const children = new Set();
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
+
+// What must be undone before exiting (the throwaway database), newest first; run by `shutdown`.
+const cleanups = new Set();
+let shuttingDown = false;
+async function shutdown(code) {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  setTimeout(() => process.exit(code), 10_000).unref();
+  for (const cleanup of [...cleanups].reverse()) {
+    try {
+      await Promise.race([cleanup(), sleep(4_000).then(() => Promise.reject(new Error('timed out after 4 s')))]);
+    } catch (error) {
+      log(`cleanup failed: ${error?.message ?? String(error)}`);
+    }
+  }
+  process.exit(code);
+}
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
     log(`${signal}: stopping`);
-    process.exit(130);
+    void shutdown(130);
   });
 }
 
@@ -74,7 +120,7 @@ function startChild(script, execArgv = []) {
     children.delete(child);
     if (!child.stopping) {
       log(`${script} exited unexpectedly (${signal ?? code})`);
-      process.exit(1);
+      void shutdown(1);
     }
   });
   return child;
@@ -191,22 +237,321 @@ async function smppRun(port, { messages, window, cap }) {
   };
 }
 
-async function benchSmpp() {
-  const smsc = startChild('bench-channels-smsc.cjs');
+async function benchSmpp(smsc, port) {
+  log(`smpp: ${settings.smppMessages} messages, window ${settings.smppWindow}, cap ${settings.smppCap}/s`);
+  const main = await smppRun(port, { messages: settings.smppMessages, window: settings.smppWindow, cap: settings.smppCap });
+  log(`smpp: cap check, ${settings.smppCapCheckMessages} messages at ${settings.smppCapCheck}/s`);
+  const capped = await smppRun(port, { messages: settings.smppCapCheckMessages, window: settings.smppWindow, cap: settings.smppCapCheck });
+  const smscStats = await ask(smsc, { type: 'stats' }, 'stats');
+  return { main, capCheck: capped, smsc: { submits: smscStats.submits, receiptsSent: smscStats.deliveries, binds: smscStats.binds, peakOutstanding: smscStats.peakOutstanding } };
+}
+
+// ---- 2. SMPP channel ----------------------------------------------------------------------------
+
+/** Drops the database named in `url` (connecting to `postgres`), closing its sessions first. */
+async function dropDatabase(url) {
+  const admin = new URL(url);
+  const name = decodeURIComponent(admin.pathname.slice(1));
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString() });
+  await client.connect();
   try {
-    const { port } = await ask(smsc, { type: 'start', systemId: 'bench', password: 'secret' }, 'listening');
-    log(`smpp: ${settings.smppMessages} messages, window ${settings.smppWindow}, cap ${settings.smppCap}/s`);
-    const main = await smppRun(port, { messages: settings.smppMessages, window: settings.smppWindow, cap: settings.smppCap });
-    log(`smpp: cap check, ${settings.smppCapCheckMessages} messages at ${settings.smppCapCheck}/s`);
-    const capped = await smppRun(port, { messages: settings.smppCapCheckMessages, window: settings.smppWindow, cap: settings.smppCapCheck });
-    const smscStats = await ask(smsc, { type: 'stats' }, 'stats');
-    return { main, capCheck: capped, smsc: { submits: smscStats.submits, receiptsSent: smscStats.deliveries, binds: smscStats.binds, peakOutstanding: smscStats.peakOutstanding } };
+    await client.query(`drop database if exists "${name.replace(/"/g, '""')}" with (force)`);
   } finally {
-    await stopChild(smsc);
+    await client.end();
   }
 }
 
-// ---- 2. Devices ---------------------------------------------------------------------------------
+/**
+ * A throwaway, migrated database on DATABASE_URL's server. Dropped by `drop()`, or by `shutdown`
+ * when the bench fails or is interrupted before that.
+ */
+async function createBenchDatabase() {
+  const url = new URL(databaseUrl);
+  url.pathname = `/reach_bench_channels_${randomBytes(5).toString('hex')}`;
+  const benchUrl = url.toString();
+  const name = url.pathname.slice(1);
+  const dropIt = async () => {
+    await dropDatabase(benchUrl);
+    log(`smpp channel: database ${name} dropped`);
+  };
+  cleanups.add(dropIt); // a signal or a failure from here on drops it (with force: open sessions are ended)
+  try {
+    await ensureDatabaseExists(benchUrl);
+  } catch (error) {
+    cleanups.delete(dropIt);
+    await dropDatabase(benchUrl).catch(() => undefined); // in case it was created after all
+    throw new Error(`could not create a database on PostgreSQL at ${redactUrl(databaseUrl)} (${error?.message ?? String(error)}); start PostgreSQL or point DATABASE_URL at one`, { cause: error });
+  }
+  const handle = openDatabase(benchUrl, { max: settings.smppChannelPool, application_name: 'reach-bench-channels' });
+  await migrateToLatest(handle.db);
+  return {
+    name,
+    handle,
+    async drop() {
+      await handle.close();
+      cleanups.delete(dropIt);
+      await dropIt();
+    },
+  };
+}
+
+function maxOf(values) {
+  let max = -Infinity;
+  for (const value of values) if (value > max) max = value;
+  return max;
+}
+
+/** The value of each label `label` of a counter in `registry`, as an object (label value → count). */
+async function countsBy(registry, metric, label) {
+  const found = registry.getSingleMetric(metric);
+  if (!found) return {};
+  const { values } = await found.get();
+  const counts = {};
+  for (const value of values) counts[value.labels[label]] = (counts[value.labels[label]] ?? 0) + value.value;
+  return counts;
+}
+
+async function benchSmppChannel(smsc, port) {
+  const messages = settings.smppChannelMessages;
+  const window = settings.smppWindow;
+  // Like the channel's own isReady: no more than two windows handed over and not yet sent.
+  const maxOutstanding = 2 * window;
+  const database = await createBenchDatabase();
+  log(`smpp channel: database ${database.name} migrated; ${messages} messages from ${settings.smppChannelSenders} senders, window ${window}, cap ${settings.smppCap}/s, pool ${settings.smppChannelPool}`);
+  const { db, pool } = database.handle;
+  const smscBefore = await ask(smsc, { type: 'stats' }, 'stats');
+  const account = randomUUID();
+  const connector = {
+    id: randomUUID(),
+    accountId: null,
+    name: 'bench-smsc',
+    host: '127.0.0.1',
+    port,
+    systemId: 'bench',
+    password: 'secret',
+    systemType: '',
+    bindMode: 'transceiver',
+    source: { ton: 1, npi: 1 },
+    destination: { ton: 1, npi: 1 },
+    throughputPerSecond: settings.smppCap,
+    windowSize: window,
+  };
+  // smpp_submissions rows reference their connector: its row, as `reachctl connector add` writes it (the loader below hands the password over in clear).
+  await db
+    .insertInto('smpp_connectors')
+    .values({ id: connector.id, name: connector.name, host: connector.host, port, system_id: connector.systemId, password_sealed: Buffer.from('not read by the bench'), throughput_per_second: connector.throughputPerSecond, window_size: window })
+    .execute();
+  const senders = Array.from({ length: settings.smppChannelSenders }, (_, s) => `+1415550${String(s).padStart(4, '0')}`);
+  const routes = senders.map((sender) => ({ accountId: account, sender, connectorId: connector.id }));
+
+  const ids = Array.from({ length: messages }, () => randomUUID());
+  const indexOf = new Map(ids.map((id, i) => [id, i]));
+  const sendAt = new Float64Array(messages);
+  const sentAt = new Float64Array(messages); // 0: not reported (yet)
+  const deliveredAt = new Float64Array(messages);
+  let next = 0;
+  let sent = 0;
+  let delivered = 0;
+  let failed = 0;
+  let undelivered = 0;
+  let repeatedReports = 0;
+  let wakes = 0;
+  let notReadyPauses = 0;
+  let outstandingPauses = 0;
+  let peakOutstanding = 0;
+  let lastProgress = performance.now();
+  const failures = new Map();
+
+  const reports = {
+    sent(messageId) {
+      const i = indexOf.get(messageId);
+      if (i === undefined || sentAt[i] !== 0) repeatedReports += 1;
+      else {
+        sentAt[i] = performance.now();
+        sent += 1;
+      }
+      lastProgress = performance.now();
+      schedulePump();
+      return Promise.resolve();
+    },
+    delivered(messageId) {
+      const i = indexOf.get(messageId);
+      if (i === undefined || deliveredAt[i] !== 0) repeatedReports += 1;
+      else {
+        deliveredAt[i] = performance.now();
+        delivered += 1;
+      }
+      lastProgress = performance.now();
+      return Promise.resolve();
+    },
+    undelivered() {
+      undelivered += 1;
+      lastProgress = performance.now();
+      return Promise.resolve();
+    },
+    failed(messageId, errorCode, reason) {
+      failed += 1;
+      failures.set(`${errorCode} ${reason}`, (failures.get(`${errorCode} ${reason}`) ?? 0) + 1);
+      lastProgress = performance.now();
+      schedulePump();
+      return Promise.resolve();
+    },
+    received() {
+      return Promise.resolve();
+    },
+  };
+
+  // The pump: hands messages over while the channel takes them; a wake or a report resumes it.
+  // Idle until the measurement starts (the channel wakes it as soon as its bind is up).
+  let pumping = false;
+  let pumpScheduled = false;
+  const expiresAt = new Date(Date.now() + 3_600_000);
+  function schedulePump() {
+    if (!pumping || pumpScheduled || next >= messages) return;
+    pumpScheduled = true;
+    setImmediate(pump);
+  }
+  function pump() {
+    pumpScheduled = false;
+    while (next < messages) {
+      const outstanding = next - sent - failed;
+      if (outstanding >= maxOutstanding) {
+        outstandingPauses += 1;
+        return; // a sent (or failed) report resumes
+      }
+      const i = next;
+      const from = senders[i % senders.length];
+      if (!channel.isReady(from)) {
+        notReadyPauses += 1;
+        return; // the channel's wake resumes
+      }
+      next += 1;
+      peakOutstanding = Math.max(peakOutstanding, outstanding + 1);
+      sendAt[i] = performance.now();
+      channel.send({ messageId: ids[i], accountId: account, from, to: `+1415556${String(i % 10_000).padStart(4, '0')}`, body: `bench message ${i}`, segmentCount: 1, expiresAt });
+    }
+  }
+
+  const registry = new Registry();
+  const channel = new SmppChannel({
+    db,
+    logger: pino({ level: 'error' }, pino.destination(2)),
+    loadConnectors: async () => [connector],
+    loadRoutes: async () => routes,
+    registry,
+  });
+  const windowGauge = () => registry.getSingleMetric('reach_smpp_window_outstanding');
+  // Every 50 ms: submit_sm in flight on the bind (the channel's own gauge), queries waiting for a pool connection.
+  let peakWindowOutstanding = 0;
+  const poolWaiting = { samples: 0, sum: 0, peak: 0 };
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const { values } = await windowGauge().get();
+      for (const value of values) peakWindowOutstanding = Math.max(peakWindowOutstanding, value.value);
+      if (pumping) {
+        poolWaiting.samples += 1;
+        poolWaiting.sum += pool.waitingCount;
+        poolWaiting.peak = Math.max(poolWaiting.peak, pool.waitingCount);
+      }
+      await sleep(50);
+    }
+  })().catch((error) => log(`smpp channel: window sampling failed: ${error?.message ?? String(error)}`));
+
+  let stopped = false;
+  const stopChannel = async () => {
+    if (stopped) return;
+    stopped = true;
+    await channel.stop();
+  };
+  cleanups.add(stopChannel);
+  try {
+    const bindStarted = performance.now();
+    await channel.start({
+      reports,
+      wake: () => {
+        wakes += 1;
+        lastProgress = performance.now();
+        schedulePump();
+      },
+    });
+    await waitFor(() => channel.isReady(senders[0]), 10_000, 'the channel binding to the simulator');
+    const bindUpMs = performance.now() - bindStarted;
+    const wakesAtStart = wakes;
+
+    const cpuBefore = process.cpuUsage();
+    const started = performance.now();
+    lastProgress = started;
+    pumping = true;
+    schedulePump();
+    const progressing = async (condition, what) => {
+      while (!condition()) {
+        if (performance.now() - lastProgress > 15_000) throw new Error(`${what}: no progress for 15 s (${next} handed over, ${sent} sent, ${delivered} delivered, ${failed} failed)`);
+        await sleep(5);
+      }
+    };
+    await progressing(() => sent + failed >= messages, 'sending');
+    const lastSent = maxOf(sentAt);
+    await progressing(() => delivered + undelivered >= sent, 'receipts');
+    const lastDelivered = maxOf(deliveredAt);
+    const cpu = process.cpuUsage(cpuBefore);
+    const seconds = (Math.max(lastSent, lastDelivered) - started) / 1000;
+
+    pumping = false;
+    sampling = false;
+    await sampler;
+    const submits = await countsBy(registry, 'reach_smpp_submits_total', 'outcome');
+    const receipts = await countsBy(registry, 'reach_smpp_receipts_total', 'outcome');
+    const smscAfter = await ask(smsc, { type: 'stats' }, 'stats');
+    await stopChannel();
+    const { rows } = await pool.query('select count(*)::int as parts, count(outcome)::int as receipted, count(*) filter (where outcome = $1)::int as delivered from smpp_submissions', ['delivered']);
+
+    const toSent = [];
+    const toDelivered = [];
+    for (let i = 0; i < messages; i++) {
+      if (sentAt[i] !== 0) toSent.push(sentAt[i] - sendAt[i]);
+      if (deliveredAt[i] !== 0) toDelivered.push(deliveredAt[i] - sendAt[i]);
+    }
+    return {
+      messages,
+      senders: senders.length,
+      window,
+      capPerSecond: settings.smppCap,
+      maxHandedOverNotSent: maxOutstanding,
+      databasePool: settings.smppChannelPool,
+      database: database.name,
+      reportsResolveAtOnce: true,
+      bindUpMs: round(bindUpMs, 0),
+      sent,
+      delivered,
+      failed,
+      failures: Object.fromEntries(failures),
+      undelivered,
+      repeatedReports,
+      sendSeconds: round((lastSent - started) / 1000, 2),
+      sentPerSecond: round(sent / ((lastSent - started) / 1000), 0),
+      deliveredPerSecond: round(delivered / ((lastDelivered - started) / 1000), 0),
+      sendToSent: summary(toSent),
+      sendToDelivered: summary(toDelivered),
+      peakHandedOverNotSent: peakOutstanding,
+      peakWindowOutstanding,
+      poolWaiting: { mean: round(poolWaiting.sum / poolWaiting.samples, 1), peak: poolWaiting.peak },
+      pump: { notReadyPauses, outstandingPauses, wakes: wakes - wakesAtStart },
+      channelMetrics: { submits, receipts },
+      smppSubmissions: rows[0],
+      benchProcessCpuPercent: round((100 * (cpu.user + cpu.system)) / 1e6 / seconds, 0),
+      smsc: { submits: smscAfter.submits - smscBefore.submits, receiptsSent: smscAfter.deliveries - smscBefore.deliveries, binds: smscAfter.binds - smscBefore.binds },
+    };
+  } finally {
+    sampling = false;
+    await stopChannel();
+    cleanups.delete(stopChannel);
+    await database.drop();
+  }
+}
+
+// ---- 3. Devices ---------------------------------------------------------------------------------
 
 async function benchDevices() {
   const gateway = startChild('bench-channels-gateway.cjs', ['--expose-gc']);
@@ -300,6 +645,28 @@ function printSmpp(smpp) {
   );
 }
 
+function printSmppChannel(channel) {
+  const ok = channel.sentPerSecond >= targets.smppMessagesPerSecond && channel.deliveredPerSecond >= targets.smppMessagesPerSecond;
+  const counts = (o) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  const failures = Object.entries(channel.failures).map(([k, v]) => `${v} x ${k}`).join('; ');
+  process.stdout.write(
+    [
+      `== SMPP channel: the dispatcher's SmppChannel, one connector (window ${channel.window}), smpp_submissions in Postgres, the same SMSC simulator ==`,
+      `  ${channel.messages} single-part messages from ${channel.senders} senders, cap ${channel.capPerSecond}/s; handed over as the dispatcher's pump does (isReady / wake, at most ${channel.maxHandedOverNotSent} handed over and not yet sent; peak ${channel.peakHandedOverNotSent}); bound in ${channel.bindUpMs} ms`,
+      `  reports.sent / delivered resolve at once: no event store here (the dispatcher appends an event per report before the channel goes on), so these are the channel's SMPP + Postgres figures only`,
+      `  sent ${channel.sentPerSecond}/s (reports.sent), delivered ${channel.deliveredPerSecond}/s (reports.delivered)   [target >= ${targets.smppMessagesPerSecond}/s: ${verdict(ok)}]`,
+      `  ${channel.sent} sent, ${channel.delivered} delivered, ${channel.undelivered} undelivered, ${channel.failed} failed${failures ? ` (${failures})` : ''}, ${channel.repeatedReports} repeated reports`,
+      `  send -> sent       p50 ${channel.sendToSent.p50Ms} ms  p99 ${channel.sendToSent.p99Ms} ms  max ${channel.sendToSent.maxMs} ms   (parts lookup, window, submit_sm_resp, smpp_submissions insert)`,
+      `  send -> delivered  p50 ${channel.sendToDelivered.p50Ms} ms  p99 ${channel.sendToDelivered.p99Ms} ms  max ${channel.sendToDelivered.maxMs} ms   (+ receipt lookup, outcome update, parts read back)`,
+      `  channel metrics: submits ${counts(channel.channelMetrics.submits)}; receipts ${counts(channel.channelMetrics.receipts)} (unknown: answered "try later", sent again by the SMSC); peak window outstanding ${channel.peakWindowOutstanding} (sampled); queries waiting for one of the ${channel.databasePool} pool connections: mean ${channel.poolWaiting.mean}, peak ${channel.poolWaiting.peak} (sampled)`,
+      `  pump: isReady said no ${channel.pump.notReadyPauses} times, ${channel.pump.wakes} wakes; paused ${channel.pump.outstandingPauses} times at ${channel.maxHandedOverNotSent} not yet sent`,
+      `  Postgres: database ${channel.database} (dropped): ${channel.smppSubmissions.parts} smpp_submissions rows, ${channel.smppSubmissions.receipted} with their receipt (${channel.smppSubmissions.delivered} delivered); this process (channel + driver) used ${channel.benchProcessCpuPercent}% of a core`,
+      `  SMSC: ${channel.smsc.submits} submits, ${channel.smsc.receiptsSent} receipts sent (repeats included), ${channel.smsc.binds} bind`,
+      '',
+    ].join('\n'),
+  );
+}
+
 function printDevices(devices) {
   const memory = devices.gatewayMemory;
   const rssOk = memory.allOnline.rssMb <= targets.gatewayRssMb && memory.afterCommands.rssMb <= targets.gatewayRssMb;
@@ -331,8 +698,16 @@ async function main() {
     process.exit(1);
   }
   const began = performance.now();
-  report.smpp = await benchSmpp();
-  printSmpp(report.smpp);
+  const smsc = startChild('bench-channels-smsc.cjs');
+  try {
+    const { port } = await ask(smsc, { type: 'start', systemId: 'bench', password: 'secret' }, 'listening');
+    report.smpp = await benchSmpp(smsc, port);
+    printSmpp(report.smpp);
+    report.smppChannel = await benchSmppChannel(smsc, port);
+    printSmppChannel(report.smppChannel);
+  } finally {
+    await stopChild(smsc);
+  }
   report.devices = await benchDevices();
   printDevices(report.devices);
   report.seconds = round((performance.now() - began) / 1000, 1);
@@ -345,6 +720,6 @@ main().then(
   () => process.exit(0),
   (error) => {
     log(`failed: ${error?.stack ?? String(error)}`);
-    process.exit(1);
+    void shutdown(1);
   },
 );
