@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * A simulated phone as its own process (issue 5, item 4), speaking the real device protocol
- * (docs/device-protocol.md), on the built lib:
+ * A simulated phone as its own process, speaking the real device protocol
+ * (docs/device-protocol.md), on the built lib (`reachctl device simulate` runs the same session):
  *   npm run build && node scripts/device-simulator.cjs --url ws://127.0.0.1:3000/v1/device \
  *     --token TOKEN --send-latency-ms 200 --delivery-latency-ms 1000 --failure-rate 0.02 \
  *     [--max-sends-per-minute 30] [--number +E164] [--inbound-every-ms 5000 --inbound-from +E164]
@@ -14,7 +14,7 @@
 const readline = require('node:readline');
 const { parseArgs } = require('node:util');
 const pino = require('pino');
-const { DeviceSimulator } = require('../libs/device-gateway/dist');
+const { startSimulatedPhone } = require('../libs/device-gateway/dist');
 
 const { values } = parseArgs({
   options: {
@@ -48,56 +48,31 @@ const number = (name, min, max) => {
 const logger = pino({ name: 'device-simulator' });
 
 async function main() {
-  const simulator = new DeviceSimulator({
-    url: values.url,
-    token: values.token,
-    sendLatencyMs: number('send-latency-ms', 0, 3_600_000),
-    deliveryLatencyMs: number('delivery-latency-ms', 0, 3_600_000),
-    failureRate: number('failure-rate', 0, 1),
-    maxSendsPerMinute: number('max-sends-per-minute', 1, 10_000),
-    sims: [values.number ? { slot: 0, number: values.number } : { slot: 0 }],
+  const session = await startSimulatedPhone(
+    {
+      url: values.url,
+      token: values.token,
+      sendLatencyMs: number('send-latency-ms', 0, 3_600_000),
+      deliveryLatencyMs: number('delivery-latency-ms', 0, 3_600_000),
+      failureRate: number('failure-rate', 0, 1),
+      maxSendsPerMinute: number('max-sends-per-minute', 1, 10_000),
+      ...(values.number ? { number: values.number } : {}),
+      inboundEveryMs: number('inbound-every-ms', 0, 86_400_000),
+      inboundFrom: values['inbound-from'],
+      connectAttempts: 30,
+    },
     logger,
-  });
-  simulator.on('welcome', (welcome) => logger.info({ deviceId: welcome.deviceId, sendsPerMinute: welcome.sendsPerMinute }, 'connected'));
-  simulator.on('disconnected', ({ code }) => logger.warn({ code }, 'disconnected; reconnecting'));
-  simulator.on('command', (command) => logger.info({ commandId: command.commandId, messageId: command.messageId, destination: command.destination }, 'send command'));
-  simulator.on('reported', (report) => logger.info(report, 'reported'));
-  simulator.on('error-frame', (frame) => logger.warn(frame, 'gateway error frame'));
-  // The edge answers 503 while no dispatcher owns the channels (e.g. the platform is starting).
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await simulator.connect();
-      break;
-    } catch (error) {
-      const refused = error && (error.status === 401 || error.status === 403);
-      if (refused || attempt >= 30) throw error;
-      logger.warn({ err: error }, 'could not connect yet; retrying in 1 s');
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
-  const inboundEvery = number('inbound-every-ms', 0, 86_400_000);
-  let inboundCount = 0;
-  const inboundTimer =
-    inboundEvery > 0
-      ? setInterval(() => {
-          inboundCount += 1;
-          const inboundId = simulator.receiveSms({ from: values['inbound-from'], body: `Simulated inbound SMS ${inboundCount}` });
-          logger.info({ inboundId }, 'inbound reported');
-        }, inboundEvery)
-      : undefined;
-
+  );
   const input = readline.createInterface({ input: process.stdin });
   input.on('line', (line) => {
-    const [command, from, ...text] = line.trim().split(/\s+/);
-    if (command === 'inbound' && from) logger.info({ inboundId: simulator.receiveSms({ from, body: text.join(' ') }) }, 'inbound reported');
-    else if (command === 'drop') simulator.drop();
-    else if (command === 'stats') logger.info({ commands: simulator.commands.length, unacked: simulator.unackedCount }, 'stats');
-    else if (command) logger.warn({ line }, 'unknown command (inbound <from> <text> | drop | stats)');
+    if (!line.trim()) return;
+    const done = session.command(line);
+    if (done) logger.info(done);
+    else logger.warn({ line }, 'unknown command (inbound <from> <text> | drop | stats)');
   });
   const stop = () => {
-    if (inboundTimer) clearInterval(inboundTimer);
     input.close();
-    simulator.close().then(() => process.exit(0));
+    session.stop().then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

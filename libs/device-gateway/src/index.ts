@@ -4,3 +4,4 @@ export * from './send-pacer';
 export * from './device-token';
 export * from './device-gateway-server';
 export * from './device-simulator';
+export * from './simulated-phone-session';

@@ -3,6 +3,7 @@ import type { Db } from '@reach/database';
 import { PhonePresenceStore } from '@reach/messaging';
 import type { Command } from 'commander';
 import type { CliContext } from './cli-context';
+import { registerDeviceSimulateCommand } from './device-simulate.command';
 import { CliError } from './cli-errors';
 import { parseWholeNumber } from './cli-options';
 import { report } from './cli-output';
@@ -195,6 +196,7 @@ export function registerDeviceCommands(program: Command, context: CliContext): v
         report(context.io, options.json, result, `${result.number}'s phone is now ${result.online ? 'online' : 'offline'}`);
       });
   }
+  registerDeviceSimulateCommand(device);
 }
 
 function describeDevices(result: ListDevicesResult): string {
