@@ -2,8 +2,8 @@ import { KvWatchInclude, StorageType, type JetStreamClient, type KV, type KvEntr
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { NatsNames } from '@reach/contracts';
-import { isAlreadyExists, isClosedConnectionError, jetStreamErrorCode, messageOf } from './nats-errors';
-import { restartDelayMs } from './retry-backoff';
+import { isAlreadyExists, jetStreamErrorCode, messageOf } from './nats-errors';
+import { followWatch } from './watch-follower';
 
 /**
  * Who owns the channels now, and where the public edge reaches its device gateway. Written by
@@ -147,7 +147,16 @@ export class ChannelOwnerCache {
   async start(): Promise<void> {
     if (this.running) throw new Error('channel owner cache already started');
     const watch = await this.load();
-    this.running = this.follow(watch);
+    // A watch that ends or fails is replaced: watch, then read again.
+    this.running = followWatch({
+      what: 'channel owner watch',
+      first: watch,
+      apply: (change) => this.apply(change),
+      reopen: () => this.load(),
+      isStopped: () => this.stopped,
+      stopRequested: this.stopRequested,
+      logger: this.logger,
+    });
   }
 
   /** The owner's device gateway URL, null when no owner is known. */
@@ -188,46 +197,6 @@ export class ChannelOwnerCache {
       throw error;
     }
     return watch;
-  }
-
-  /** Applies changes until stopped; a watch that ends or fails is replaced (watch, then read again). */
-  private async follow(first: ChannelOwnerWatch): Promise<void> {
-    let watch = first;
-    let failures = 0;
-    for (;;) {
-      try {
-        for await (const change of watch) {
-          failures = 0;
-          this.apply(change);
-        }
-      } catch (error) {
-        if (!this.stopped) this.logger.warn({ err: error }, 'channel owner watch failed');
-      }
-      if (this.stopped) return;
-      failures += 1;
-      await this.pause(restartDelayMs(failures));
-      if (this.stopped) return;
-      try {
-        watch = await this.load();
-        this.logger.info('channel owner watch resumed');
-      } catch (error) {
-        if (isClosedConnectionError(error)) {
-          this.logger.error('nats connection closed; the channel owner is no longer followed');
-          return;
-        }
-        this.logger.warn({ err: error }, 'channel owner watch could not be resumed');
-      }
-    }
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      void this.stopRequested.then(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
   }
 
   /**

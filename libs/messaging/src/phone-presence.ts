@@ -1,8 +1,7 @@
 import type { JetStreamClient, KV, KvEntry } from 'nats';
 import type { Logger } from 'pino';
 import { PhonePresence, presenceKey, type NatsNames } from '@reach/contracts';
-import { isClosedConnectionError } from './nats-errors';
-import { restartDelayMs } from './retry-backoff';
+import { followWatch } from './watch-follower';
 
 /**
  * A change to one number's presence. `presence` null means the number is unknown again: its
@@ -127,7 +126,19 @@ export class PresenceCache {
     let initialized!: () => void;
     const loaded = new Promise<void>((resolve) => (initialized = resolve));
     this.watch = await this.store.watch({ onInitialized: () => initialized() });
-    this.running = this.follow(this.watch);
+    // A watch that ends on its own is resumed after the last revision applied.
+    this.running = followWatch({
+      what: 'presence watch',
+      first: this.watch,
+      apply: (change) => this.apply(change),
+      reopen: async () => {
+        this.watch = await this.store.watch({ resumeFromRevision: this.lastRevision + 1 });
+        return this.watch;
+      },
+      isStopped: () => this.stopped,
+      stopRequested: this.stopRequested,
+      logger: this.logger,
+    });
     const timeoutMs = this.options.initialLoadTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
@@ -173,47 +184,6 @@ export class PresenceCache {
     this.watch?.stop();
     await this.running;
     this.listeners.clear();
-  }
-
-  /** Applies changes until stopped; a watch that ends on its own is resumed after the last revision. */
-  private async follow(first: PresenceWatch): Promise<void> {
-    let watch = first;
-    let failures = 0;
-    for (;;) {
-      try {
-        for await (const change of watch) {
-          failures = 0;
-          this.apply(change);
-        }
-      } catch (error) {
-        if (!this.stopped) this.logger.warn({ err: error }, 'presence watch failed');
-      }
-      if (this.stopped) return;
-      failures += 1;
-      await this.pause(restartDelayMs(failures));
-      if (this.stopped) return;
-      try {
-        watch = await this.store.watch({ resumeFromRevision: this.lastRevision + 1 });
-        this.watch = watch;
-        this.logger.info({ fromRevision: this.lastRevision + 1 }, 'presence watch resumed');
-      } catch (error) {
-        if (isClosedConnectionError(error)) {
-          this.logger.error('nats connection closed; presence cache no longer follows the bucket');
-          return;
-        }
-        this.logger.warn({ err: error }, 'presence watch could not be resumed');
-      }
-    }
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      void this.stopRequested.then(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
   }
 
   private apply(change: PresenceChange): void {
