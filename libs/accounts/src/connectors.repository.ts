@@ -4,26 +4,15 @@ import { sql } from 'kysely';
 import { AccountsError } from './accounts.errors';
 import { inTransaction, isUuid, requireAccount } from './accounts.repository';
 import { openConnectorPassword, sealConnectorPassword } from './connector-password';
-import { validateNewConnector, type NewConnector, type SmppBindMode } from './connector-settings';
+import { validateNewConnector, type ConnectorSettingsInput, type NewConnector, type SmppBindMode } from './connector-settings';
 import { isValidE164, toNumber, type ProvisionedNumber } from './numbers.repository';
 import type { RegisteredSender } from './senders.repository';
 import { readTimestamp, timestampValue } from './timestamps';
 
 /** An enabled connector as the SMPP channel binds it: the password opened. */
-export interface SmppConnectorSettings {
+export interface SmppConnectorSettings extends ConnectorSettingsInput {
   readonly id: string;
-  readonly accountId: string | null;
-  readonly name: string;
-  readonly host: string;
-  readonly port: number;
-  readonly systemId: string;
-  readonly password: string;
-  readonly systemType: string;
   readonly bindMode: 'transceiver';
-  readonly source: { readonly ton: number; readonly npi: number };
-  readonly destination: { readonly ton: number; readonly npi: number };
-  readonly throughputPerSecond: number;
-  readonly windowSize: number;
 }
 
 /** A connector as listed: everything but the password. */
