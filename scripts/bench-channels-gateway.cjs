@@ -11,9 +11,17 @@
  *       one send command to each device; its body carries the epoch time (ms, fractional) at which
  *       `sendCommand` was called, so the receiving process measures command-to-device latency
  *       on the shared wall clock.
+ *   { type: 'steady', rate, seconds, devices, tickMs }
+ *                                              → { type: 'steady-sent', issued, seconds, ticks, largestTick,
+ *                                                  maxTickGapMs, queuedMs, loopDelay }
+ *       rate × seconds send commands at a steady rate instead of in one burst: a timer every
+ *       `tickMs` issues the commands due by then (rate × tickMs / 1000 a tick; more after a late
+ *       tick, so the rate holds), to the devices in turn (command k → device k mod `devices`);
+ *       bodies stamped as above. Answers once the last one is issued, with this process's own
+ *       event-loop delay over the phase.
  * Exits when the parent goes away.
  */
-const { performance } = require('node:perf_hooks');
+const { monitorEventLoopDelay, performance } = require('node:perf_hooks');
 const pino = require('pino');
 const { DeviceGatewayServer } = require('../libs/device-gateway/dist');
 
@@ -55,6 +63,43 @@ process.on('message', async (message) => {
       gateway.sendCommand(`dev-${i}`, { commandId: id, messageId: id, destination: '+14155550100', body: `${epochMs()}`, segments: 1 });
     }
     process.send({ type: 'round-sent', round: message.round, sendMs: performance.now() - started, queuedMs: queued });
+  } else if (message.type === 'steady') {
+    const { rate, seconds, devices, tickMs } = message;
+    const total = Math.round(rate * seconds);
+    queued = [];
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
+    let issued = 0;
+    let ticks = 0;
+    let largestTick = 0;
+    let maxTickGapMs = 0;
+    const started = performance.now();
+    let lastTick = started;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      ticks += 1;
+      maxTickGapMs = Math.max(maxTickGapMs, now - lastTick);
+      lastTick = now;
+      const due = Math.min(total, Math.floor(((now - started) * rate) / 1000));
+      largestTick = Math.max(largestTick, due - issued);
+      for (; issued < due; issued++) {
+        const id = `s-${issued}`;
+        gateway.sendCommand(`dev-${issued % devices}`, { commandId: id, messageId: id, destination: '+14155550100', body: `${epochMs()}`, segments: 1 });
+      }
+      if (issued < total) return;
+      clearInterval(timer);
+      loopDelay.disable();
+      process.send({
+        type: 'steady-sent',
+        issued,
+        seconds: (performance.now() - started) / 1000,
+        ticks,
+        largestTick,
+        maxTickGapMs,
+        queuedMs: queued,
+        loopDelay: { p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 },
+      });
+    }, tickMs);
   }
 });
 
