@@ -399,6 +399,16 @@ describe('SmppChannel against the SMSC simulator', () => {
       expect(reports.of(m.messageId)[1]).toMatchObject({ kind: 'undelivered', errorCode: 30001, reason: expect.stringContaining('stat EXPIRED, err 000') });
     });
 
+    it('sends many messages at once, a third of them multi-part: each reported sent once and delivered once', async () => {
+      const { channel, reports, smsc } = await boundChannel();
+      const sent = Array.from({ length: 60 }, (_, i) => (i % 3 === 0 ? message({ body: 'v'.repeat(400), segmentCount: 3 }) : message()));
+      for (const m of sent) channel.send(m);
+      await waitFor(() => sent.every((m) => kinds(reports.of(m.messageId)).includes('delivered')));
+      await waitFor(() => smsc.deliveries.length === 100 && smsc.deliveries.every((d) => d.commandStatus === 0));
+      for (const m of sent) expect(kinds(reports.of(m.messageId))).toEqual(['sent', 'delivered']);
+      expect(smsc.submits).toHaveLength(100);
+    });
+
     it('hands the same message over twice in flight: submitted once', async () => {
       const { channel, reports, smsc } = await boundChannel({ submitRespDelayMs: 100 });
       const m = message();

@@ -24,6 +24,7 @@ import { type SmppBindTuning, SmppConnectorBinds } from './smpp-connector-binds'
 import type { LoadSmppConnectors, LoadSmppRoutes, SmppRoute } from './smpp-connectors';
 import {
   type ChannelFailure,
+  type SubmittedPart,
   bindLostFailure,
   connectorDisabledFailure,
   decideMessageReceipt,
@@ -32,7 +33,16 @@ import {
   submitRejectedFailure,
   validityElapsedFailure,
 } from './smpp-outcomes';
-import { type SubmissionRow, findSubmission, insertSubmissions, partsOfMessage, recordPartReceipt } from './smpp-submissions.repository';
+import {
+  type ReceiptToRecord,
+  type RecordedReceipt,
+  type SubmissionRow,
+  insertSubmissions,
+  isRowError,
+  partsOfMessages,
+  recordPartReceipts,
+} from './smpp-submissions.repository';
+import { StatementBatcher } from './statement-batcher';
 
 export interface SmppChannelOptions {
   /** Holds `smpp_submissions` (carrier id → message), read by receipts. */
@@ -57,6 +67,8 @@ export interface SmppChannelOptions {
   /** Pauses before looking a receipt's carrier id up again (its submission may be being recorded). Default 50, 200, 500, 1000 ms. */
   readonly unknownReceiptRetryDelaysMs?: readonly number[];
   readonly random?: () => number;
+  /** Statements of each kind (parts lookup, submissions insert, receipts) running at once; concurrent calls beyond share the next one. Default 1. */
+  readonly statementsInFlight?: number;
 }
 
 /** A part the SMSC accepted: where, and its carrier id. */
@@ -95,6 +107,10 @@ const key = (...parts: string[]): string => parts.join('\u0000');
  *   once: SMPP cannot tell whether the SMSC had it); parts with a resp keep their ids.
  * - A repeated `send` of a message in flight is the same message; one whose parts are all
  *   recorded (sent before a restart) is only reported sent again.
+ * - `smpp_submissions` is group-committed: concurrent parts lookups, inserts and receipt
+ *   recordings each share one statement per kind (a call waits for the statement after the one
+ *   running, so it reads what completed before it). A message costs a lookup and an insert, a
+ *   receipt one update (plus a read-back of the parts for a message of several).
  */
 export class SmppChannel implements OutboundChannel {
   readonly kind = 'smpp' as const;
@@ -110,8 +126,10 @@ export class SmppChannel implements OutboundChannel {
   private readonly clock: () => Date;
   private readonly random: () => number;
   private readonly inFlight = new Map<string, Promise<void>>();
-  /** Receipts of one message are handled one after another. */
+  /** Receipts of one message are decided one after another. */
   private readonly receiptLanes = new Map<string, Promise<void>>();
+  /** (connector, carrier id) → receipts of it being recorded or decided here (see `onReceipt`). */
+  private readonly receiptsInHand = new Map<string, number>();
   /** (connector, carrier id) → message, for parts accepted and not yet in `smpp_submissions`. */
   private readonly pending = new Map<string, PendingSubmission>();
   /** Connectors `isReady` found too busy: their senders are woken when the load falls. */
@@ -119,6 +137,10 @@ export class SmppChannel implements OutboundChannel {
   private readonly waiters = new Set<() => void>();
   private readonly tasks = new Set<Promise<unknown>>();
   private refreshTimer: NodeJS.Timeout | null = null;
+  /** `smpp_submissions` statements, each kind group-committed: concurrent calls share one statement. */
+  private readonly partsLookups: StatementBatcher<string, SubmittedPart[]>;
+  private readonly submissionInserts: StatementBatcher<readonly SubmissionRow[], undefined>;
+  private readonly receiptRecords: StatementBatcher<ReceiptToRecord, RecordedReceipt | null>;
 
   constructor(private readonly options: SmppChannelOptions) {
     this.log = options.logger.child({ channel: 'smpp' });
@@ -126,6 +148,14 @@ export class SmppChannel implements OutboundChannel {
     this.random = options.random ?? Math.random;
     this.metrics = createSmppChannelMetrics(options.registry, () => this.binds.outstanding());
     this.binds = this.createBinds();
+    const { db } = options;
+    const batching = { maxInFlight: options.statementsInFlight ?? 1, splitOn: isRowError };
+    this.partsLookups = new StatementBatcher((ids) => partsOfMessages(db, ids), batching);
+    this.submissionInserts = new StatementBatcher(async (rowsOfEach) => {
+      await insertSubmissions(db, rowsOfEach.flat());
+      return rowsOfEach.map(() => undefined);
+    }, batching);
+    this.receiptRecords = new StatementBatcher((receipts) => recordPartReceipts(db, receipts, this.clock()), batching);
   }
 
   /** Reads connectors and routes and opens the binds; does not wait for any bind to come up. Can start again after `stop`. */
@@ -258,7 +288,7 @@ export class SmppChannel implements OutboundChannel {
     const state: SubmissionState = { accepted: new Map(), encoded: null, lostAttempts: 0, transientAttempts: 0, recorded };
     let persisted = false;
     try {
-      const previous = await partsOfMessage(this.options.db, message.messageId);
+      const previous = await this.partsLookups.submit(message.messageId);
       const partCount = previous[0]?.partCount ?? 0;
       if (previous.length > 0 && new Set(previous.map((p) => p.partIndex)).size >= partCount) {
         // Every part was accepted before (a restart between recording and reporting): report again only.
@@ -376,7 +406,7 @@ export class SmppChannel implements OutboundChannel {
     if (rows.length === 0) return true;
     for (let attempt = 1; ; attempt++) {
       try {
-        await insertSubmissions(this.options.db, rows);
+        await this.submissionInserts.submit(rows);
         return true;
       } catch (error) {
         if (this.stopping && attempt >= 3) {
@@ -411,38 +441,54 @@ export class SmppChannel implements OutboundChannel {
   // --- inbound -------------------------------------------------------------------------------
 
   /**
-   * A part's final receipt: recorded on its row, then, once the message's outcome is known, the
-   * message's report. Resolves with the deliver_sm_resp status.
+   * A part's final receipt: recorded on its row (which names the message), then, once the
+   * message's outcome is known, the message's report. Resolves with the deliver_sm_resp status.
    */
   private async onReceipt(connectorId: string, receipt: SmppFinalReceipt): Promise<number> {
+    const release = this.holdReceipt(connectorId, receipt.messageId);
+    try {
+      return await this.recordAndDecide(connectorId, receipt, release);
+    } finally {
+      release();
+    }
+  }
+
+  /** `release` ends the receipt's being in hand, as soon as its decision is made. */
+  private async recordAndDecide(connectorId: string, receipt: SmppFinalReceipt, release: () => void): Promise<number> {
     const log = this.log.child({ connector: connectorId, carrierMessageId: receipt.messageId });
-    const messageId = await this.findMessage(connectorId, receipt.messageId);
-    if (messageId === null) {
+    const recorded = await this.recordReceipt(connectorId, receipt);
+    if (recorded === null) {
       this.metrics.receipted(connectorId, 'unknown');
       log.warn({ stat: receipt.stat }, 'receipt for a carrier id with no submission; asking the SMSC to send it again later');
       return SmppStatus.ESME_RX_T_APPN;
     }
-    // One receipt of a message at a time: of parts receipted together, only the last sees them all.
-    return this.inReceiptLane(messageId, async () => {
-      const { outcome, stat, err, dlrDate } = receipt;
-      const fresh = await recordPartReceipt(this.options.db, connectorId, receipt.messageId, { outcome, stat, err, dlrDate }, this.clock());
-      if (fresh) this.metrics.receipted(connectorId, outcome);
-      const parts = await partsOfMessage(this.options.db, messageId);
+    const { part, fresh } = recorded;
+    if (fresh) this.metrics.receipted(connectorId, receipt.outcome);
+    // Receipts of one message are decided one at a time, each ignoring the parts whose receipts
+    // are still in hand here (being recorded, or waiting for their own decision): of parts
+    // receipted together, only the last decision sees them all, so the outcome is reported once.
+    return this.inReceiptLane(part.messageId, async () => {
+      // A message's only row: its outcome is this receipt's. Otherwise read back (repeats too:
+      // the first receipt counts, and its report may have failed).
+      let parts: SubmittedPart[];
+      try {
+        parts = recorded.alone ? [part] : this.withoutReceiptsInHand(await this.partsLookups.submit(part.messageId), part);
+      } finally {
+        release();
+      }
       const decision = decideMessageReceipt(parts);
-      log.debug({ messageId, stat, decision }, 'SMPP receipt');
+      log.debug({ messageId: part.messageId, stat: receipt.stat, decision }, 'SMPP receipt');
       switch (decision.kind) {
         case 'pending':
           return SmppStatus.OK;
         case 'delivered':
-          await this.reports().delivered(messageId, decision.dlrDate);
+          await this.reports().delivered(part.messageId, decision.dlrDate);
           return SmppStatus.OK;
-        case 'undelivered': {
+        case 'undelivered':
           // Reported when its deciding part came; a repeated receipt reports again (that report may have failed).
-          const part = parts.find((p) => p.connectorId === connectorId && p.carrierMessageId === receipt.messageId);
-          if (fresh && part?.partIndex !== decision.partIndex) return SmppStatus.OK;
-          await this.reports().undelivered(messageId, decision.errorCode, decision.reason, decision.dlrDate);
+          if (fresh && part.partIndex !== decision.partIndex) return SmppStatus.OK;
+          await this.reports().undelivered(part.messageId, decision.errorCode, decision.reason, decision.dlrDate);
           return SmppStatus.OK;
-        }
         default: {
           const never: never = decision;
           throw new Error(`unknown decision ${JSON.stringify(never)}`);
@@ -466,17 +512,46 @@ export class SmppChannel implements OutboundChannel {
   }
 
   /**
-   * The message a carrier id belongs to: a part accepted moments ago is in memory until its row is
-   * written (the receipt can overtake that, even the resp's handling); otherwise the table. Tried
-   * a few times before giving up.
+   * Marks a receipt as in hand from before its row is updated until its decision is made: a
+   * decision reading the row back meanwhile (the update may be visible before its answer is
+   * back here) leaves it to that later decision. The returned function ends it (once).
    */
-  private async findMessage(connectorId: string, carrierMessageId: string): Promise<string | null> {
+  private holdReceipt(connectorId: string, carrierMessageId: string): () => void {
+    const partKey = key(connectorId.toLowerCase(), carrierMessageId);
+    this.receiptsInHand.set(partKey, (this.receiptsInHand.get(partKey) ?? 0) + 1);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      const left = (this.receiptsInHand.get(partKey) ?? 1) - 1;
+      if (left > 0) this.receiptsInHand.set(partKey, left);
+      else this.receiptsInHand.delete(partKey);
+    };
+  }
+
+  /** The parts read back, those whose receipt is in hand (other than `mine`) as not yet receipted. */
+  private withoutReceiptsInHand(parts: readonly SubmittedPart[], mine: SubmittedPart): SubmittedPart[] {
+    const mineKey = key(mine.connectorId.toLowerCase(), mine.carrierMessageId);
+    return parts.map((p) => {
+      const partKey = key(p.connectorId.toLowerCase(), p.carrierMessageId);
+      return partKey !== mineKey && this.receiptsInHand.has(partKey) ? { ...p, receipt: null } : p;
+    });
+  }
+
+  /**
+   * Records the receipt on its part's row, which names the message. A part accepted moments ago
+   * may have no row yet (the receipt can overtake its writing, even the resp's handling): its
+   * receipt waits in memory until the row is written and `sent` reported, rather than missing
+   * it. A carrier id no row has is looked for again a few times before giving up (null).
+   */
+  private async recordReceipt(connectorId: string, receipt: SmppFinalReceipt): Promise<RecordedReceipt | null> {
     const delays = this.options.unknownReceiptRetryDelaysMs ?? [50, 200, 500, 1000];
+    const { outcome, stat, err, dlrDate } = receipt;
+    const toRecord: ReceiptToRecord = { connectorId, carrierMessageId: receipt.messageId, receipt: { outcome, stat, err, dlrDate } };
     for (let attempt = 0; ; attempt++) {
-      const pending = this.pending.get(key(connectorId, carrierMessageId));
-      if (pending && (await pending.recorded)) return pending.messageId;
-      const row = await findSubmission(this.options.db, connectorId, carrierMessageId);
-      if (row) return row.messageId;
+      await this.pending.get(key(connectorId, receipt.messageId))?.recorded;
+      const recorded = await this.receiptRecords.submit(toRecord);
+      if (recorded) return recorded;
       const delay = delays[attempt];
       if (delay === undefined || this.stopping) return null;
       await this.sleep(delay);
