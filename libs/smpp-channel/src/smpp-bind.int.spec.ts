@@ -197,6 +197,22 @@ describe('SmppBind against the SMSC simulator', () => {
     expect(new Set(udh.map((u) => u.slice(0, 6))).size).toBe(1);
   });
 
+  it('drops and re-binds a connection whose SMSC keeps the link alive but never answers a submit_sm', async () => {
+    const { smsc, client } = await setUp({}, { responseTimeoutMs: 300, enquireLinkIntervalMs: 100 });
+    smsc.submitPolicy = () => ({ hold: true });
+    const started = Date.now();
+    const results = await client.submitParts({ source: '1', destination: '2', message: encodeMessage('held', client.nextReference()) });
+    expect(results).toEqual([{ seq: 1, ok: false, error: expect.any(SmppBindLostError) }]);
+    // Not before the timeout (enquire_links were answered all along), and not long after it.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(Date.now() - started).toBeLessThan(2000);
+    smsc.submitPolicy = null;
+    await waitFor(() => client.state === 'bound');
+    expect(smsc.bindCount).toBe(2);
+    const again = await client.submitParts({ source: '1', destination: '2', message: encodeMessage('held', client.nextReference()) });
+    expect(again).toEqual([{ seq: 1, ok: true, messageId: expect.any(String) }]);
+  });
+
   it('tells each part’s outcome the moment its resp arrives, before a receipt that follows it', async () => {
     const { smsc, client } = await setUp();
     smsc.submitPolicy = (_, index) => (index === 1 ? { delayMs: 300 } : undefined);

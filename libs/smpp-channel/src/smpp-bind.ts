@@ -29,7 +29,11 @@ export interface SmppBindOptions {
   readonly destination?: SmppAddressType;
   /** enquire_link period while bound. Default 30 s. */
   readonly enquireLinkIntervalMs?: number;
-  /** A missing enquire_link_resp (or bind_resp) after this long closes the connection and reconnects. Default 10 s. */
+  /**
+   * A missing bind_resp, enquire_link_resp or submit_sm_resp after this long closes the
+   * connection and reconnects; parts without a resp then fail with `SmppBindLostError`, so the
+   * caller sends them again. Default 10 s.
+   */
   readonly responseTimeoutMs?: number;
   /** Reconnect backoff (exponential, equal jitter). Default 500 ms doubling to 30 s. */
   readonly reconnect?: { readonly initialDelayMs: number; readonly maxDelayMs: number };
@@ -152,11 +156,13 @@ export class SmppBind extends EventEmitter<SmppBindEvents> {
   private everBound = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private enquireTimer: NodeJS.Timeout | null = null;
+  private respWatchTimer: NodeJS.Timeout | null = null;
   private pumpTimer: NodeJS.Timeout | null = null;
   private moHoldTimer: NodeJS.Timeout | null = null;
   private throttledUntil = 0;
   private readonly queue: QueuedPart[] = [];
-  private readonly inFlight = new Set<QueuedPart>();
+  /** Parts sent and waiting for their submit_sm_resp, oldest first, with when they were sent. */
+  private readonly inFlight = new Map<QueuedPart, number>();
   private readonly bucket: TokenBucket;
   private readonly reassembler = new MoReassembler<DeliverSmAck>(10 * 60_000);
   private reference: number;
@@ -344,6 +350,7 @@ export class SmppBind extends EventEmitter<SmppBindEvents> {
           this.attempt = 0;
           this.setState('bound');
           this.startEnquireLink(session);
+          this.startResponseWatch(session);
           this.firstBind?.resolve();
           this.firstBind = null;
           this.pump();
@@ -365,7 +372,8 @@ export class SmppBind extends EventEmitter<SmppBindEvents> {
 
   private onDrop(reason: string): void {
     if (this.enquireTimer) clearInterval(this.enquireTimer);
-    this.enquireTimer = null;
+    if (this.respWatchTimer) clearInterval(this.respWatchTimer);
+    this.enquireTimer = this.respWatchTimer = null;
     this.failAll(() => new SmppBindLostError(reason));
     if (this.currentState === 'closed') return;
     this.setState('connecting');
@@ -389,6 +397,24 @@ export class SmppBind extends EventEmitter<SmppBindEvents> {
       session.enquire_link({}, () => clearTimeout(timer));
       session.once('close', () => clearTimeout(timer));
     }, interval);
+  }
+
+  /**
+   * An SMSC that keeps the link alive but never answers a submit_sm would leave its part, and
+   * the message, waiting for ever: when the oldest part in flight has waited longer than the
+   * response timeout, the connection is dropped and the unanswered parts fail as lost.
+   */
+  private startResponseWatch(session: SmppSession): void {
+    const timeout = this.options.responseTimeoutMs ?? 10_000;
+    this.respWatchTimer = setInterval(
+      () => {
+        const oldest = this.inFlight.values().next();
+        if (oldest.done || Date.now() - oldest.value < timeout || this.session !== session) return;
+        this.log.warn({ inFlight: this.inFlight.size, timeoutMs: timeout }, 'no submit_sm_resp in time, reconnecting');
+        session.destroy();
+      },
+      Math.max(50, Math.min(1000, Math.floor(timeout / 4))),
+    );
   }
 
   /** FIFO: sends queued parts while bound, within the window, the throughput cap and any throttling pause. */
@@ -422,7 +448,7 @@ export class SmppBind extends EventEmitter<SmppBindEvents> {
       }
       options = { ...options, validity_period: relativeValidityPeriod(remainingMs / 1000) };
     }
-    this.inFlight.add(part);
+    this.inFlight.set(part, Date.now());
     const sent = session.submit_sm(options, (resp) => {
       if (!this.inFlight.delete(part)) return; // already failed by a drop
       const status = resp.command_status;
@@ -442,7 +468,7 @@ export class SmppBind extends EventEmitter<SmppBindEvents> {
   }
 
   private failAll(error: () => SmppPartError): void {
-    for (const part of [...this.inFlight, ...this.queue]) part.settle({ seq: part.seq, ok: false, error: error() });
+    for (const part of [...this.inFlight.keys(), ...this.queue]) part.settle({ seq: part.seq, ok: false, error: error() });
     this.inFlight.clear();
     this.queue.length = 0;
   }
@@ -560,7 +586,8 @@ export class SmppBind extends EventEmitter<SmppBindEvents> {
   private clearTimers(): void {
     for (const timer of [this.reconnectTimer, this.pumpTimer, this.moHoldTimer]) if (timer) clearTimeout(timer);
     if (this.enquireTimer) clearInterval(this.enquireTimer);
-    this.reconnectTimer = this.pumpTimer = this.enquireTimer = this.moHoldTimer = null;
+    if (this.respWatchTimer) clearInterval(this.respWatchTimer);
+    this.reconnectTimer = this.pumpTimer = this.enquireTimer = this.respWatchTimer = this.moHoldTimer = null;
   }
 }
 

@@ -557,6 +557,18 @@ describe('SmppChannel against the SMSC simulator', () => {
       expect((await rowsOf(m.messageId)).map((r) => r.carrier_message_id)).toEqual([smsc.submits[0], smsc.submits[3], smsc.submits[4]].map((s) => s?.messageId));
     });
 
+    it('sends a part again on a fresh bind when its submit_sm_resp never comes, and reports sent and delivered once', async () => {
+      const { channel, reports, smsc } = await boundChannel({}, { bind: { reconnect: { initialDelayMs: 50, maxDelayMs: 200 }, enquireLinkIntervalMs: 100, responseTimeoutMs: 300 } });
+      smsc.submitPolicy = (_submit, index) => (index === 0 ? { hold: true } : undefined);
+      const m = message();
+      channel.send(m);
+      await waitFor(() => kinds(reports.of(m.messageId)).includes('delivered'));
+      expect(smsc.submits).toHaveLength(2);
+      expect(smsc.bindCount).toBe(2);
+      expect(kinds(reports.of(m.messageId))).toEqual(['sent', 'delivered']);
+      expect(reports.of(m.messageId)[0]).toMatchObject({ providerMessageId: smsc.submits[1]?.messageId });
+    });
+
     it('fails with 30003 when the bind drops before the resp three times', async () => {
       const { channel, reports, smsc } = await boundChannel();
       smsc.submitPolicy = () => ({ hold: true });
