@@ -71,24 +71,49 @@ export async function listMessages(
   return { items: rows.map(messageRowToView), total: Number(count.total) };
 }
 
+/** Where a page of unfinished messages ended: the last row's `updated_at` (exact, as Postgres text) and id. */
+export interface UnfinishedCursor {
+  readonly updatedAt: string;
+  readonly messageId: string;
+}
+
+export interface UnfinishedMessage {
+  readonly messageId: string;
+  readonly from: string;
+  readonly cursor: UnfinishedCursor;
+}
+
 /**
- * Outbound messages a channel took but has not finished (dispatched or sent), last changed
- * before `changedBefore`: what a dispatcher resumes after a crash or a lease change.
+ * Outbound messages a channel took but has not finished, last changed before `changedBefore`:
+ * what a dispatcher resumes after a crash or a lease change. `dispatched` ones of
+ * `dispatchedChannels`, `sent` ones of `sentChannels` (channels that make their receipts
+ * themselves). Oldest first, keyset-paged from `after`, so a page full of messages the caller
+ * already holds never hides the ones behind it.
  */
 export async function findUnfinishedMessages(
   db: Kysely<Database>,
-  filter: { channels: readonly string[]; changedBefore: Date; limit: number },
-): Promise<Array<{ messageId: string; from: string }>> {
-  if (filter.channels.length === 0) return [];
-  const rows = await db
+  filter: {
+    readonly dispatchedChannels: readonly string[];
+    readonly sentChannels: readonly string[];
+    readonly changedBefore: Date;
+    readonly after?: UnfinishedCursor;
+    readonly limit: number;
+  },
+): Promise<UnfinishedMessage[]> {
+  const wanted = [
+    ...filter.dispatchedChannels.map((channel) => ({ status: 'dispatched', channel })),
+    ...filter.sentChannels.map((channel) => ({ status: 'sent', channel })),
+  ];
+  if (wanted.length === 0) return [];
+  let query = db
     .selectFrom('messages')
-    .select(['message_id', 'from_number'])
+    .select(['message_id', 'from_number', sql<string>`updated_at::text`.as('updated_at_text')])
     .where('direction', '=', 'outbound')
-    .where('channel', 'in', [...filter.channels])
     .where('status', 'in', ['dispatched', 'sent'])
-    .where('updated_at', '<', filter.changedBefore)
-    .orderBy('updated_at')
-    .limit(filter.limit)
-    .execute();
-  return rows.map((r) => ({ messageId: r.message_id, from: r.from_number }));
+    .where((eb) => eb.or(wanted.map((w) => eb.and([eb('status', '=', w.status), eb('channel', '=', w.channel)]))))
+    .where('updated_at', '<', filter.changedBefore);
+  const after = filter.after;
+  if (after) query = query.where(sql<boolean>`(updated_at, message_id) > (${after.updatedAt}::timestamptz, ${after.messageId}::uuid)`);
+  const rows = await query.orderBy('updated_at').orderBy('message_id').limit(filter.limit).execute();
+  return rows.map((r) => ({ messageId: r.message_id, from: r.from_number, cursor: { updatedAt: r.updated_at_text, messageId: r.message_id } }));
 }

@@ -10,6 +10,7 @@ import * as webhookDeliveries from './2026-11-22-08-webhook-deliveries';
 import * as deliveryTraceContext from './2026-11-22-09-delivery-trace-context';
 import * as timerAndQueueTraceContext from './2026-11-22-10-timer-and-queue-trace-context';
 import * as realChannels from './2026-11-22-11-real-channels';
+import * as unfinishedMessagesByStatus from './2026-12-07-12-unfinished-messages-by-status';
 
 /** Frozen in time: never edit a migration that has shipped; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22-09-delivery-trace-context': deliveryTraceContext,
   '2026-11-22-10-timer-and-queue-trace-context': timerAndQueueTraceContext,
   '2026-11-22-11-real-channels': realChannels,
+  '2026-12-07-12-unfinished-messages-by-status': unfinishedMessagesByStatus,
 };

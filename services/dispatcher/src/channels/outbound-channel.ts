@@ -78,8 +78,10 @@ export interface ChannelHooks {
  * until the channel calls `wake`.
  *
  * After a restart the dispatcher hands over again every message that is `dispatched` but not
- * finished (`send` again: a channel must treat a repeated message id as the same message) and
- * calls `awaitReceipt` for those already `sent`.
+ * finished (`send` again: a channel must treat a repeated message id as the same message). A
+ * channel that makes its receipts itself implements `awaitReceipt`, and is asked for the receipt
+ * of every message already `sent`; one whose far end repeats receipts to whoever is connected
+ * (phones, SMSCs) leaves it out, and its `sent` messages are neither resumed nor held in memory.
  */
 export interface OutboundChannel {
   readonly kind: ChannelKind;
@@ -87,8 +89,8 @@ export interface OutboundChannel {
   /** True when a message from `sender` handed over now goes out at once. */
   isReady(sender: string): boolean;
   send(message: ChannelSend): void;
-  /** The message was sent before a restart: only its receipt is still owed. */
-  awaitReceipt(messageId: string): void;
+  /** The message was sent before a restart: only its receipt, which this channel makes, is still owed. */
+  awaitReceipt?(messageId: string): void;
   /** Stops taking messages and lets go of its connections; what was in flight is resumed by the next owner. */
   stop(): Promise<void>;
 }

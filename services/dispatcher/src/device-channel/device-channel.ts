@@ -175,11 +175,6 @@ export class DeviceChannel implements OutboundChannel {
     });
   }
 
-  awaitReceipt(_messageId: string): void {
-    // Nothing to do: the device reports `delivered` itself and repeats unacked reports after
-    // reconnecting (to whichever process owns the channel then).
-  }
-
   /**
    * Closes the gateway: devices reconnect to the next owner, which hands unfinished messages over
    * again. Presence is not written here — the next owner publishes it, and a late "offline" from

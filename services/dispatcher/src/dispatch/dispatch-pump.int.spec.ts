@@ -37,6 +37,8 @@ class RecordingChannel implements OutboundChannel {
   readonly receipts: string[] = [];
   /** Runs synchronously inside the pump's hand-over, after the send is recorded. */
   onSend: ((message: SimulatedSend) => void) | null = null;
+  /** Present when the channel makes receipts itself (like the simulated phone); absent like a phone's or an SMSC's. */
+  readonly awaitReceipt?: (messageId: string) => void;
 
   hooks: ChannelHooks | null = null;
 
@@ -44,7 +46,15 @@ class RecordingChannel implements OutboundChannel {
     private readonly isOnline: (e164: string) => boolean,
     private readonly inner: SimulatedChannel | null = null,
     readonly kind: ChannelKind = 'simulated',
-  ) {}
+    options: { readonly makesReceipts: boolean } = { makesReceipts: true },
+  ) {
+    if (options.makesReceipts) {
+      this.awaitReceipt = (messageId) => {
+        this.receipts.push(messageId);
+        this.inner?.awaitReceipt(messageId);
+      };
+    }
+  }
 
   async start(hooks: ChannelHooks): Promise<void> {
     this.hooks = hooks;
@@ -59,11 +69,6 @@ class RecordingChannel implements OutboundChannel {
     this.sends.push(message);
     this.onSend?.(message);
     this.inner?.send(message);
-  }
-
-  awaitReceipt(messageId: string): void {
-    this.receipts.push(messageId);
-    this.inner?.awaitReceipt(messageId);
   }
 
   async stop(): Promise<void> {
@@ -157,6 +162,7 @@ describe('DispatchPump', () => {
     readonly store?: EventStore;
     readonly retryDelayMs?: number;
     readonly resumeAfterMs?: number;
+    readonly resumePageSize?: number;
   }
 
   function newPump(channel: RecordingChannel, options: PumpOptions = {}) {
@@ -169,6 +175,7 @@ describe('DispatchPump', () => {
       onOutcome: (outcome) => outcomes.push(outcome),
       ...(options.retryDelayMs === undefined ? {} : { retryDelayMs: options.retryDelayMs }),
       ...(options.resumeAfterMs === undefined ? {} : { resumeAfterMs: options.resumeAfterMs }),
+      ...(options.resumePageSize === undefined ? {} : { resumePageSize: options.resumePageSize }),
     };
     const pump = new DispatchPump(deps);
     pump.attach(channel);
@@ -768,6 +775,49 @@ describe('DispatchPump', () => {
       const events = await waitForTypes(m.messageId, 'MessageDelivered');
       expect(events.map((e) => e.type)).toEqual(DELIVERED);
       expect(events.filter((e) => e.type === 'MessageSent')).toHaveLength(1);
+      expect(b.outcomes).toEqual(['delivered']);
+    });
+
+    it('pages through the unfinished messages, so the ones it already holds never hide the ones behind them', async () => {
+      const x = await dispatchedByAnEarlierProcess({ sent: true });
+      const y = await dispatchedByAnEarlierProcess();
+      const z = await dispatchedByAnEarlierProcess();
+      await projectReadModel();
+
+      const channelB = new RecordingChannel(isOnline);
+      const b = newPump(channelB, { clock: () => at(400), resumePageSize: 1 });
+      await b.pump.activate();
+      expect(channelB.receipts).toEqual(ids(x));
+      expect(channelB.sentIds.sort()).toEqual(ids(y, z).sort());
+      expect(b.pump.heldMessages).toBe(3);
+      // All three are held now: a sweep reads past them and resumes nothing twice.
+      expect(await b.pump.resumeUnfinished(0)).toBe(0);
+      expect(channelB.sends).toHaveLength(2);
+    });
+
+    it('neither holds nor resumes a sent message of a channel whose far end repeats receipts (phones, SMSCs)', async () => {
+      const m = await acceptMessage({ acceptedAt: at(0), channel: 'smpp' });
+      online.add(SENDER);
+      const channelA = new RecordingChannel(isOnline, null, 'smpp', { makesReceipts: false });
+      const a = newPump(channelA);
+      await a.pump.activate();
+      await a.admit(m);
+      expect(a.pump.heldMessages).toBe(1);
+      await a.pump.sent(m.messageId, 'carrier-1');
+      // No receipt may ever come (many networks send none): nothing stays in memory for it.
+      expect(a.pump.heldMessages).toBe(0);
+      await a.pump.deactivate();
+      await projectReadModel();
+
+      const channelB = new RecordingChannel(isOnline, null, 'smpp', { makesReceipts: false });
+      const b = newPump(channelB, { clock: () => at(400) });
+      await b.pump.activate();
+      expect(await b.pump.resumeUnfinished(0)).toBe(0);
+      expect(channelB.sends).toEqual([]);
+      expect(b.pump.heldMessages).toBe(0);
+      // The receipt the SMSC repeats to the new owner is still recorded, read from the stream.
+      await b.pump.delivered(m.messageId, '2606081340');
+      expect((await typesOf(m.messageId)).at(-1)).toBe('MessageDelivered');
       expect(b.outcomes).toEqual(['delivered']);
     });
 

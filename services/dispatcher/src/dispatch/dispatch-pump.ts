@@ -6,7 +6,7 @@ import type { Db } from '@reach/database';
 import type { EventStore } from '@reach/event-store';
 import { executeMessageCommand, readMessageState, type KnownStreamState } from '@reach/infrastructure';
 import { MessageRuleViolation, countSegments } from '@reach/message-domain';
-import { findUnfinishedMessages } from '@reach/read-models';
+import { findUnfinishedMessages, type UnfinishedCursor } from '@reach/read-models';
 import {
   SpanKind,
   activeTraceparent,
@@ -41,6 +41,8 @@ export interface PumpDependencies {
   readonly retryDelayMs?: number;
   /** A dispatched or sent message unchanged for this long, and unknown here, is resumed by the sweep. */
   readonly resumeAfterMs?: number;
+  /** Rows the sweep reads at a time (it pages through all of them). Default 500. */
+  readonly resumePageSize?: number;
 }
 
 const BATCH = 100;
@@ -79,7 +81,11 @@ export class DispatchPump implements ChannelReports {
   private readonly lanes = new Map<string, Promise<void>>();
   /** Senders with rows waiting in dispatch_queue. */
   private readonly backlog = new Set<string>();
-  /** Messages handed to a channel by this process, with their stream state after our last append. */
+  /**
+   * Messages handed to a channel by this process and not finished, with their stream state after
+   * our last append. A `sent` message stays only while its channel makes the receipt itself
+   * (`awaitReceipt`); otherwise the far end repeats the receipt and it may never come at all.
+   */
   private readonly inFlight = new Map<string, KnownStreamState>();
   private readonly reportChains = new Map<string, Promise<void>>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
@@ -112,6 +118,22 @@ export class DispatchPump implements ChannelReports {
 
   get isActive(): boolean {
     return this.active;
+  }
+
+  /** Messages this process handed to a channel and still holds (see `inFlight`). */
+  get heldMessages(): number {
+    return this.inFlight.size;
+  }
+
+  /** Keeps or forgets what we know of a message after an append (see `inFlight`). */
+  private remember(messageId: string, known: KnownStreamState): void {
+    const { state } = known;
+    const done =
+      state.status === 'initial' ||
+      isTerminalStatus(state.status) ||
+      (state.status === 'sent' && this.channels.get(state.channel)?.awaitReceipt === undefined);
+    if (done) this.inFlight.delete(messageId);
+    else this.inFlight.set(messageId, known);
   }
 
   /** This replica now owns the channel: pick up every backlog and every unfinished message. */
@@ -188,22 +210,31 @@ export class DispatchPump implements ChannelReports {
    */
   async resumeUnfinished(olderThanMs = this.deps.resumeAfterMs ?? 30_000): Promise<number> {
     if (!this.active) return 0;
-    const unfinished = await findUnfinishedMessages(this.deps.db, {
-      channels: [...this.channels.keys()],
+    const kinds = [...this.channels.keys()];
+    const filter = {
+      dispatchedChannels: kinds,
+      sentChannels: kinds.filter((kind) => this.channels.get(kind)?.awaitReceipt !== undefined),
       changedBefore: new Date(this.clock().getTime() - olderThanMs),
-      limit: 1000,
-    });
+      limit: this.deps.resumePageSize ?? 500,
+    };
     let resumed = 0;
-    for (const { messageId, from } of unfinished) {
-      // Checked and read inside the sender's lane: a backlog pass may be handing it over right now.
-      await this.inLane(from, async () => {
-        if (this.inFlight.has(messageId)) return;
-        const known = await readMessageState(this.deps.store, messageStreamId(messageId));
-        const { state } = known;
-        if (state.status === 'initial' || state.direction !== 'outbound' || isTerminalStatus(state.status)) return;
-        await this.dispatchOne(toQueuedMessage(state), known);
-        resumed++;
-      });
+    let after: UnfinishedCursor | undefined;
+    while (this.active) {
+      const page = await findUnfinishedMessages(this.deps.db, after ? { ...filter, after } : filter);
+      for (const { messageId, from } of page) {
+        // Checked and read inside the sender's lane: a backlog pass may be handing it over right now.
+        await this.inLane(from, async () => {
+          if (this.inFlight.has(messageId)) return;
+          const known = await readMessageState(this.deps.store, messageStreamId(messageId));
+          const { state } = known;
+          if (state.status === 'initial' || state.direction !== 'outbound' || isTerminalStatus(state.status)) return;
+          if (state.status === 'sent' && this.channels.get(state.channel)?.awaitReceipt === undefined) return;
+          await this.dispatchOne(toQueuedMessage(state), known);
+          resumed++;
+        });
+      }
+      if (page.length < filter.limit) break;
+      after = page[page.length - 1]!.cursor;
     }
     if (resumed > 0) this.deps.logger.info({ resumed }, 'resumed unfinished messages');
     return resumed;
@@ -240,7 +271,7 @@ export class DispatchPump implements ChannelReports {
       this.inFlight.delete(message.messageId);
       return;
     }
-    this.inFlight.set(message.messageId, { state, revision: outcome.revision });
+    this.remember(message.messageId, { state, revision: outcome.revision });
     // The channel the message was dispatched to (at accept time a number's channel; a resumed message keeps its own).
     const channel = this.channels.get(state.channel);
     if (!channel) {
@@ -260,8 +291,8 @@ export class DispatchPump implements ChannelReports {
       };
       channel.send(send);
     } else if (state.status === 'sent') {
-      // Sent before a restart: only the carrier's receipt is still owed.
-      channel.awaitReceipt(message.messageId);
+      // Sent before a restart: only the receipt is still owed, and this channel makes it.
+      channel.awaitReceipt?.(message.messageId);
     }
   }
 
@@ -341,8 +372,7 @@ export class DispatchPump implements ChannelReports {
           known,
         );
         if (result.events.length > 0) this.deps.onOutcome?.(outcome);
-        if (result.state.status !== 'initial' && isTerminalStatus(result.state.status)) this.inFlight.delete(messageId);
-        else this.inFlight.set(messageId, { state: result.state, revision: result.revision });
+        this.remember(messageId, { state: result.state, revision: result.revision });
         return;
       } catch (error) {
         if (error instanceof ChannelReportRefusedError) throw error;

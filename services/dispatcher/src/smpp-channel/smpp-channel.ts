@@ -192,10 +192,6 @@ export class SmppChannel implements OutboundChannel {
   }
 
   /** Nothing to do: the receipts come from the SMSC and find the message in `smpp_submissions`. */
-  awaitReceipt(messageId: string): void {
-    this.log.debug({ messageId }, 'awaiting the SMSC receipt of a message sent before a restart');
-  }
-
   /** Unbinds every connector; messages being submitted are left to the dispatcher's resume. */
   async stop(): Promise<void> {
     this.stopping = true;
