@@ -87,6 +87,8 @@ export const sendFrameSchema = z.object({
   body: z.string().min(1).max(10_000),
   segments: z.number().int().min(1).max(255),
   sim: z.number().int().min(0).max(7).optional(),
+  /** The end of the message's validity: a device must not send it after this (it reports `failed`, reason `expired`). */
+  expiresAt: isoTime.optional(),
 });
 
 export const reportStepSchema = z.enum(['accepted', 'sent', 'delivered', 'failed']);

@@ -25,6 +25,7 @@ describe('device protocol frames', () => {
       { v: 1, type: 'welcome', deviceId: 'd1', heartbeatIntervalMs: 15000, heartbeatTimeoutMs: 45000, sendsPerMinute: 30 },
       { v: 1, type: 'heartbeat', at },
       { v: 1, type: 'send', commandId: 'c1', messageId: 'm1', destination: '+15550002222', body: 'hello', segments: 1, sim: 0 },
+      { v: 1, type: 'send', commandId: 'c2', messageId: 'm2', destination: '+15550002222', body: 'hello', segments: 1, expiresAt: at },
       { v: 1, type: 'ack', of: 'report', messageId: 'm1', step: 'sent' },
       { v: 1, type: 'ack', of: 'inbound', inboundId: 'i1' },
       { v: 1, type: 'error', code: 'DEVICE_FRAME_INVALID', message: 'bad', fatal: false },
@@ -67,6 +68,13 @@ describe('device protocol frames', () => {
 
   it('rejects a send with a destination that is not E.164', () => {
     const parsed = parseServerFrame(JSON.stringify({ v: 1, type: 'send', commandId: 'c', messageId: 'm', destination: '0555', body: 'x', segments: 1 }));
+    expect(parsed.ok).toBe(false);
+  });
+
+  it('rejects a send whose expiresAt is not an ISO date-time', () => {
+    const parsed = parseServerFrame(
+      JSON.stringify({ v: 1, type: 'send', commandId: 'c', messageId: 'm', destination: '+15550002222', body: 'x', segments: 1, expiresAt: 'tomorrow' }),
+    );
     expect(parsed.ok).toBe(false);
   });
 

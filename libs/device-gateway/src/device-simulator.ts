@@ -233,6 +233,11 @@ export class DeviceSimulator extends EventEmitter<DeviceSimulatorEvents> {
     if (respondUpTo === 'accepted') return;
     const fails = (this.options.random ?? Math.random)() < failureRate;
     this.later(sendLatencyMs, () => {
+      if (frame.expiresAt !== undefined && Date.now() > Date.parse(frame.expiresAt)) {
+        // Like a real phone that could not get it out in time: not sent after its validity.
+        this.report(frame, 'failed', 'expired');
+        return;
+      }
       if (fails) {
         this.report(frame, 'failed', 'generic');
         return;

@@ -82,6 +82,7 @@ export class DispatcherWorkers implements OnApplicationBootstrap, BeforeApplicat
       registry: metrics.registry,
       heartbeatIntervalMs: config.DEVICE_HEARTBEAT_INTERVAL_MS,
       pacingWindowMs: config.DEVICE_PACING_WINDOW_MS,
+      acceptedGraceMs: config.DEVICE_ACCEPTED_GRACE_MS,
       refreshIntervalMs: config.CHANNEL_REFRESH_INTERVAL_MS,
     });
     const secret = parseApiKeySecret(config.REACH_API_KEY_SECRET);

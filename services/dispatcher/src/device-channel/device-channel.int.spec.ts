@@ -160,7 +160,7 @@ describe('DeviceChannel over the real device protocol', () => {
     expect(reports.recorded[0]).toBe(`sent ${m.messageId} null`);
     expect(reports.recorded[1]).toMatch(new RegExp(`^delivered ${m.messageId} \\d{10}$`));
     expect(sim.commands).toEqual([
-      { v: 1, type: 'send', commandId: m.messageId, messageId: m.messageId, destination: TO, body: m.body, segments: 1, sim: 1 },
+      { v: 1, type: 'send', commandId: m.messageId, messageId: m.messageId, destination: TO, body: m.body, segments: 1, sim: 1, expiresAt: m.expiresAt.toISOString() },
     ]);
     expect(await metric(registry, 'reach_devices_online')).toBe(1);
     expect(await metric(registry, 'reach_device_commands_total', { outcome: 'written' })).toBe(1);
@@ -288,7 +288,7 @@ describe('DeviceChannel over the real device protocol', () => {
   });
 
   it('fails a message the device has not taken when its validity ends, and withdraws the command', async () => {
-    const { channel, reports, registry } = await startChannel();
+    const { channel, reports, registry } = await startChannel({ acceptedGraceMs: 100 });
     // Offline: the command waits in the gateway until the deadline.
     const waiting = message({ expiresAt: new Date(Date.now() + 150) });
     channel.send(waiting);
@@ -307,19 +307,42 @@ describe('DeviceChannel over the real device protocol', () => {
     await pause(100);
     expect(sim.commands.map((c) => c.messageId)).toEqual([written.messageId]);
 
-    // Accepted in time: the device owns it, no deadline failure.
+    // Accepted, but neither sent nor failed reported by the deadline plus the grace (a phone that lost it): failed too.
     sim.setBehaviour({ respondUpTo: 'accepted' });
     const accepted = message({ expiresAt: new Date(Date.now() + 200) });
     channel.send(accepted);
-    await pause(350);
+    await pause(250);
     expect(reports.of(accepted.messageId)).toEqual([]);
+    await waitFor(() => reports.of(accepted.messageId).includes('failed'), 'failed at the deadline after accepted');
+    expect(reports.recorded.at(-1)).toBe(`failed ${accepted.messageId} 30001 Validity period elapsed before the device reported the message sent`);
+    // The device was told when that would be.
+    expect(sim.commands.at(-1)?.expiresAt).toBe(accepted.expiresAt.toISOString());
+
+    // Sent in time: the deadline ends with the report, nothing fails later.
+    sim.setBehaviour({ respondUpTo: 'sent' });
+    const sentInTime = message({ expiresAt: new Date(Date.now() + 200) });
+    channel.send(sentInTime);
+    await waitFor(() => reports.of(sentInTime.messageId).includes('sent'), 'sent');
+    await pause(300);
+    expect(reports.of(sentInTime.messageId)).toEqual(['sent']);
 
     // Handed over after its validity ended: failed without reaching the device.
     const late = message({ expiresAt: new Date(Date.now() - 1) });
     channel.send(late);
     await waitFor(() => reports.of(late.messageId).includes('failed'), 'failed at once');
     expect(sim.commands.map((c) => c.messageId)).not.toContain(late.messageId);
-    expect(await metric(registry, 'reach_device_commands_total', { outcome: 'expired' })).toBe(3);
+    expect(await metric(registry, 'reach_device_commands_total', { outcome: 'expired' })).toBe(4);
+  });
+
+  it('records a send the phone gave up on because its validity ended as expired (30001)', async () => {
+    const { channel, reports } = await startChannel();
+    // The radio takes longer than the validity left: the phone must not send it late.
+    const sim = simulator(channel, { sendLatencyMs: 150 });
+    await sim.connect();
+    const m = message({ expiresAt: new Date(Date.now() + 50) });
+    channel.send(m);
+    await waitFor(() => reports.of(m.messageId).includes('failed'), 'failed');
+    expect(reports.recorded).toEqual([`failed ${m.messageId} 30001 Device dev-a reported expired`]);
   });
 
   it('records a failure the device reports with its reason', async () => {

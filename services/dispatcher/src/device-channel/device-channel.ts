@@ -34,6 +34,12 @@ export interface DeviceChannelOptions {
   readonly refreshIntervalMs?: number;
   /** A number or device missing from the table re-reads it at most this often (default 1 s). */
   readonly missRefreshIntervalMs?: number;
+  /**
+   * How long after the validity ends a device that accepted a command has to report it sent or
+   * failed (its clock may be behind; it reports `expired` itself) before the message fails here.
+   * Default 60 s.
+   */
+  readonly acceptedGraceMs?: number;
   readonly clock?: () => Date;
 }
 
@@ -42,6 +48,7 @@ const MIN_WAKE_DELAY_MS = 10;
 /** setTimeout's limit; a longer deadline is re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const VALIDITY_ELAPSED = 'Validity period elapsed before the device took the message';
+const VALIDITY_ELAPSED_ON_DEVICE = 'Validity period elapsed before the device reported the message sent';
 
 /**
  * Messages out through Android-style phones speaking docs/device-protocol.md, and the phones'
@@ -58,9 +65,10 @@ const VALIDITY_ELAPSED = 'Validity period elapsed before the device took the mes
  *   `welcome` (also to the next owner after a restart). Reports the platform can never record
  *   (unknown message) are acked with an error frame; inbound SMS to a number not bound to the
  *   device are not acked (kept on the phone until the binding exists).
- * - Validity: a command the device has not reported on by `expiresAt` is withdrawn and the
- *   message fails (30001). From `accepted` on the device owns the command and must report its
- *   outcome, so the deadline ends there.
+ * - Validity: a command the device has not accepted by `expiresAt` is withdrawn and the message
+ *   fails (30001). The device is told `expiresAt` and must not send after it; one it accepted
+ *   but has reported neither sent nor failed by then fails too (30001), so a phone that lost the
+ *   command (wiped, reinstalled) cannot hold the message for ever. A later report is refused.
  * - In-memory only: queues and deadlines live in this process; after a restart the dispatcher
  *   hands unfinished messages over again (`send` is idempotent by message id).
  */
@@ -76,7 +84,7 @@ export class DeviceChannel implements OutboundChannel {
   /** The numbers each device's token lookup reported (to notice bindings newer than the table). */
   private readonly identities = new Map<string, DeviceRecord>();
   /** Commands handed to a device and not reported on, by message id: their validity deadline. */
-  private readonly deadlines = new Map<string, { readonly deviceId: string; timer: NodeJS.Timeout }>();
+  private readonly deadlines = new Map<string, { readonly deviceId: string; readonly expiresAt: number; accepted: boolean; timer: NodeJS.Timeout }>();
   /** Senders waiting for their device's pacing to free a slot. */
   private readonly wakeTimers = new Map<string, NodeJS.Timeout>();
   /** Senders asked about while not in the table: woken when a re-read binds them. */
@@ -225,26 +233,42 @@ export class DeviceChannel implements OutboundChannel {
       body: message.body,
       segments: message.segmentCount,
       ...(binding.simSlot !== null ? { sim: binding.simSlot } : {}),
+      expiresAt: message.expiresAt.toISOString(),
     });
-    if (!this.deadlines.has(message.messageId)) this.armDeadline(binding.deviceId, message.messageId, message.expiresAt.getTime());
+    if (!this.deadlines.has(message.messageId)) this.armDeadline(binding.deviceId, message.messageId, message.expiresAt.getTime(), message.expiresAt.getTime());
   }
 
-  private armDeadline(deviceId: string, messageId: string, at: number): void {
+  private armDeadline(deviceId: string, messageId: string, expiresAt: number, at: number): void {
     const delay = Math.max(0, at - this.clock().getTime());
     const timer = setTimeout(() => {
       if (delay > MAX_TIMER_MS) {
-        this.armDeadline(deviceId, messageId, at);
+        this.armDeadline(deviceId, messageId, expiresAt, at);
         return;
       }
       this.deadlines.delete(messageId);
-      // False: the device reported on it meanwhile and owns the outcome.
-      if (this.gateway?.cancelCommand(deviceId, messageId)) this.expire(messageId);
+      if (!this.gateway) return;
+      if (this.gateway.cancelCommand(deviceId, messageId)) {
+        this.expire(messageId);
+        return;
+      }
+      // Accepted, then neither sent nor failed reported (a report clears the deadline): the
+      // device was told not to send it any more.
+      this.metrics.command('expired');
+      this.fail(messageId, deliveryErrors.validityExpired.code, VALIDITY_ELAPSED_ON_DEVICE);
     }, Math.min(delay, MAX_TIMER_MS));
     const existing = this.deadlines.get(messageId);
     if (existing) {
       clearTimeout(existing.timer);
       existing.timer = timer;
-    } else this.deadlines.set(messageId, { deviceId, timer });
+    } else this.deadlines.set(messageId, { deviceId, expiresAt, accepted: false, timer });
+  }
+
+  /** The device took the command: it has until the validity ends, plus the grace, to report on it. */
+  private extendDeadline(messageId: string): void {
+    const deadline = this.deadlines.get(messageId);
+    if (!deadline || deadline.accepted) return;
+    deadline.accepted = true;
+    this.armDeadline(deadline.deviceId, messageId, deadline.expiresAt, deadline.expiresAt + (this.options.acceptedGraceMs ?? 60_000));
   }
 
   private clearDeadline(messageId: string): void {
@@ -324,14 +348,16 @@ export class DeviceChannel implements OutboundChannel {
 
   /** Resolves once the report is recorded (the gateway acks it then). */
   private async onReport(report: DeviceReport): Promise<void> {
-    this.clearDeadline(report.messageId);
+    // After `accepted` the deadline still runs (plus a grace): the device must still send it in time.
+    if (report.step === 'accepted') this.extendDeadline(report.messageId);
+    else this.clearDeadline(report.messageId);
     const reports = this.requireReports();
     // A device names the message itself: only its own account's device-channel messages may be changed.
     const source: ReportSource = { accountId: report.accountId, channel: 'device' };
     try {
       switch (report.step) {
         case 'accepted':
-          // The acknowledgement of the command: the device holds it and owns its outcome from here.
+          // The acknowledgement of the command: the device holds it and will send it (in time).
           break;
         case 'sent':
           await reports.sent(report.messageId, null, source);
@@ -343,7 +369,8 @@ export class DeviceChannel implements OutboundChannel {
         case 'failed':
           await reports.failed(
             report.messageId,
-            deliveryErrors.deviceError.code,
+            // Not sent because its validity ended on the phone: the same fact as our own deadline.
+            report.reason === 'expired' ? deliveryErrors.validityExpired.code : deliveryErrors.deviceError.code,
             `Device ${report.deviceId} reported ${report.reason ?? 'generic'}${report.detail ? `: ${report.detail}` : ''}`,
             source,
           );
