@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@reach/testing';
 import { AccountsError } from './accounts.errors';
 import { createAccount } from './accounts.repository';
 import { addConnector, routeNumberToConnector } from './connectors.repository';
-import { bindDeviceNumber, createDevice, findDeviceByToken, listDevices, loadDeviceBindings, revokeDevice } from './devices.repository';
+import { bindDeviceNumber, createDevice, findDeviceByToken, findRevokedDevices, listDevices, loadDeviceBindings, revokeDevice } from './devices.repository';
 import { addNumber, findNumber, releaseNumber } from './numbers.repository';
 
 let database: TestDatabase;
@@ -94,6 +94,9 @@ describe('findDeviceByToken', () => {
     expect(revoked.revokedAt).toEqual(now);
     expect(await findDeviceByToken(database.db, token)).toBeNull();
     expect((await findDeviceByToken(database.db, other.token))?.deviceId).toBe(other.device.id);
+    // What the device channel asks about its connected devices: only the revoked one, and no error for ids that are not devices.
+    expect(await findRevokedDevices(database.db, [device.id, other.device.id, randomUUID(), 'dev-not-a-uuid'])).toEqual([device.id]);
+    expect(await findRevokedDevices(database.db, [])).toEqual([]);
   });
 
   it('refuses a malformed token without a query', async () => {

@@ -253,6 +253,14 @@ export async function revokeDevice(db: Db, input: { deviceId: string; now?: Date
   return Object.freeze({ ...toDevice(row), revokedAt: row.revoked_at, numbers: numbers.get(row.id) ?? [] });
 }
 
+/** Which of `deviceIds` are revoked (ids that are not devices, or not uuids, are left out). */
+export async function findRevokedDevices(db: Db, deviceIds: readonly string[]): Promise<string[]> {
+  const ids = deviceIds.filter(isUuid);
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom('devices').select('id').where('id', 'in', ids).where('revoked_at', 'is not', null).execute();
+  return rows.map((row) => row.id);
+}
+
 async function lockLiveDevice(db: Db, deviceId: string) {
   if (!isUuid(deviceId)) throw deviceNotFound(deviceId);
   const device = await db.selectFrom('devices').select(['id', 'account_id', 'revoked_at']).where('id', '=', deviceId).forUpdate().executeTakeFirst();

@@ -60,6 +60,7 @@ export {
   listDevices,
   loadDeviceBindings,
   revokeDevice,
+  findRevokedDevices,
   sendsPerMinuteProblem,
   simSlotProblem,
   type BoundDeviceNumber,

@@ -39,7 +39,7 @@ export type DeviceTokenLookup = (token: string) => Promise<DeviceIdentity | null
 /** A send command as the dispatcher hands it over; `commandId` makes `sendCommand` idempotent. */
 export type DeviceSendCommand = Omit<SendFrame, 'v' | 'type'>;
 
-export type DeviceOfflineReason = 'closed' | 'heartbeat-timeout' | 'replaced' | 'gateway-closed';
+export type DeviceOfflineReason = 'closed' | 'heartbeat-timeout' | 'replaced' | 'gateway-closed' | 'revoked';
 
 export interface DeviceReport {
   readonly deviceId: string;
@@ -301,6 +301,29 @@ export class DeviceGatewayServer extends EventEmitter<DeviceGatewayEvents> {
     if (!state || !this.isOnline(deviceId)) return null;
     const now = Date.now();
     return now + (state.pacer?.wait(now) ?? 0);
+  }
+
+  /** The ids of the devices online now. */
+  onlineDeviceIds(): string[] {
+    return [...this.devices.keys()].filter((deviceId) => this.isOnline(deviceId));
+  }
+
+  /**
+   * Closes a device's connection because its token was revoked (close code 4001): it goes
+   * offline now, and its next connection is refused by the token lookup. Its queued commands stay
+   * (they wait, or fail at their validity's end). False when it was not connected.
+   */
+  revoke(deviceId: string): boolean {
+    const state = this.devices.get(deviceId);
+    const socket = state?.socket;
+    if (!state || !socket) return false;
+    const connection = this.connections.get(socket);
+    if (connection) {
+      connection.offlineReason = 'revoked';
+      this.onClose(connection);
+    }
+    socket.close(4001, 'device revoked');
+    return true;
   }
 
   /** Devices online (greeted, socket open). */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import type { Logger } from 'pino';
-import { findDeviceByToken, loadConnectorRoutes, loadConnectors, loadDeviceBindings, parseApiKeySecret } from '@reach/accounts';
+import { findDeviceByToken, findRevokedDevices, loadConnectorRoutes, loadConnectors, loadDeviceBindings, parseApiKeySecret } from '@reach/accounts';
 import { AdvisoryLease } from '@reach/database';
 import { LOGGER, PLATFORM, PhonePresenceDirectory, type PlatformConnections } from '@reach/infrastructure';
 import { ChannelOwnerDirectory, PhonePresenceStore, runDurableConsumer, type DurableConsumer } from '@reach/messaging';
@@ -73,6 +73,7 @@ export class DispatcherWorkers implements OnApplicationBootstrap, BeforeApplicat
       host: config.DEVICE_GATEWAY_HOST,
       port: config.DEVICE_GATEWAY_PORT,
       findDeviceByToken: (token) => findDeviceByToken(db, token),
+      findRevokedDevices: (deviceIds) => findRevokedDevices(db, deviceIds),
       loadBindings: () => loadDeviceBindings(db),
       setPresence: async (e164, online) => {
         if (!this.presenceStore) throw new Error('presence store not open yet');

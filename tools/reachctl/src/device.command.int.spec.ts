@@ -170,6 +170,31 @@ describe('reachctl device create / bind / list', () => {
     expect(await presence.get('+14155552682')).toBeNull();
   });
 
+  it('revokes a device: its token stops working, its numbers stay bound, and revoking again keeps the first time', async () => {
+    const { accountId } = await createAccountCommand(database.db, { name: 'Revoker', allowanceSegments: 1000, overagePriceUsd: 0.0075 }, now, issuing);
+    await addNumberCommand(database.db, { accountId, number: '+14155552684', channel: 'simulated' }, now);
+    const device = await createDeviceCommand(database.db, { accountId }, now);
+    await run('device', 'bind', '--device', device.deviceId, '--number', '+14155552684');
+    expect(await findDeviceByToken(database.db, device.token)).not.toBeNull();
+
+    const json = await run('device', 'revoke', '--device', device.deviceId, '--json');
+    expect({ code: json.code, err: json.err }).toEqual({ code: 0, err: [] });
+    const revoked = JSON.parse(json.out[0]!) as { revokedAt: string };
+    expect(revoked).toEqual({ deviceId: device.deviceId, accountId, revokedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), numbers: ['+14155552684'] });
+    expect(await findDeviceByToken(database.db, device.token)).toBeNull();
+
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const again = await run('device', 'revoke', '--device', device.deviceId);
+    expect(again.out).toEqual([
+      `device ${device.deviceId} is revoked (since ${revoked.revokedAt}): its token no longer works and a connected phone is disconnected within the dispatcher's refresh interval; ` +
+        '+14155552684 stays bound to it and its messages wait: bind it to another device with `reachctl device bind`',
+    ]);
+    expect((await run('device', 'list', '--account', accountId, '--json')).out[0]).toContain(`"revokedAt":"${revoked.revokedAt}"`);
+
+    const unknown = await run('device', 'revoke', '--device', '00000000-0000-4000-8000-000000000000');
+    expect(unknown).toEqual({ code: 1, out: [], err: ['reachctl: no device 00000000-0000-4000-8000-000000000000 [DEVICE_NOT_FOUND]'] });
+  });
+
   it("lists an account's devices and their numbers, never their tokens", async () => {
     const { accountId } = await createAccountCommand(database.db, { name: 'Lister', allowanceSegments: 1000, overagePriceUsd: 0.0075 }, now, issuing);
     expect(await run('device', 'list', '--account', accountId)).toEqual({

@@ -1,4 +1,4 @@
-import { bindDeviceNumber, createDevice, listDevices, requireAccount } from '@reach/accounts';
+import { bindDeviceNumber, createDevice, listDevices, requireAccount, revokeDevice } from '@reach/accounts';
 import type { Db } from '@reach/database';
 import { PhonePresenceStore } from '@reach/messaging';
 import type { Command } from 'commander';
@@ -102,6 +102,37 @@ export async function bindDeviceCommand(deps: BindDeviceDeps, input: BindDeviceI
   };
 }
 
+export interface RevokeDeviceResult {
+  readonly deviceId: string;
+  readonly accountId: string;
+  /** The first revocation's time (revoking again changes nothing). */
+  readonly revokedAt: string;
+  /** Numbers still bound to it: their messages wait until they are bound to another device. */
+  readonly numbers: readonly string[];
+}
+
+/**
+ * Revokes a device: its token stops working, and the dispatcher disconnects it if it is
+ * connected (at its next refresh of the channels, CHANNEL_REFRESH_INTERVAL_MS).
+ */
+export async function revokeDeviceCommand(db: Db, deviceId: string, now: Date): Promise<RevokeDeviceResult> {
+  const device = await revokeDevice(db, { deviceId, now });
+  return {
+    deviceId: device.id,
+    accountId: device.accountId,
+    revokedAt: (device.revokedAt ?? now).toISOString(),
+    numbers: device.numbers.map((number) => number.e164),
+  };
+}
+
+function describeRevoked(result: RevokeDeviceResult): string {
+  const numbers =
+    result.numbers.length === 0
+      ? ''
+      : `; ${result.numbers.join(', ')} stay${result.numbers.length === 1 ? 's' : ''} bound to it and ${result.numbers.length === 1 ? 'its' : 'their'} messages wait: bind ${result.numbers.length === 1 ? 'it' : 'them'} to another device with \`reachctl device bind\``;
+  return `device ${result.deviceId} is revoked (since ${result.revokedAt}): its token no longer works and a connected phone is disconnected within the dispatcher's refresh interval${numbers}`;
+}
+
 export interface ListDevicesResult {
   readonly accountId: string;
   readonly devices: readonly {
@@ -170,6 +201,15 @@ export function registerDeviceCommands(program: Command, context: CliContext): v
       const moved = result.previousDeviceId !== null && result.previousDeviceId !== result.deviceId ? ` (moved from device ${result.previousDeviceId})` : '';
       const presence = result.markedOffline ? '; it counts as offline until the device connects' : '';
       report(context.io, options.json, result, `${result.number} is bound to device ${result.deviceId}, SIM slot ${result.simSlot}${moved}${presence}`);
+    });
+  device
+    .command('revoke')
+    .description('revoke a device: its token stops working and a connected phone is disconnected (its numbers stay bound to it)')
+    .requiredOption('--device <id>', 'device id')
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { device: string; json?: boolean }) => {
+      const result = await context.withDatabase((db) => revokeDeviceCommand(db, options.device, context.now()));
+      report(context.io, options.json, result, describeRevoked(result));
     });
   device
     .command('list')

@@ -74,10 +74,13 @@ interface Harness {
   readonly registry: Registry;
 }
 
+/** Device ids `reachctl device revoke` revoked: their tokens stop working. */
+const revoked = new Set<string>();
 const channels: DeviceChannel[] = [];
 const simulators: DeviceSimulator[] = [];
 
 afterEach(async () => {
+  revoked.clear();
   await Promise.all(simulators.splice(0).map((sim) => sim.close()));
   await Promise.all(channels.splice(0).map((channel) => channel.stop()));
 });
@@ -91,7 +94,11 @@ async function startChannel(options: Partial<DeviceChannelOptions> & { bindings?
   const channel = new DeviceChannel({
     host: '127.0.0.1',
     port: 0,
-    findDeviceByToken: async (token) => devices[token] ?? null,
+    findDeviceByToken: async (token) => {
+      const device = devices[token];
+      return device && !revoked.has(device.deviceId) ? device : null;
+    },
+    findRevokedDevices: async (deviceIds) => deviceIds.filter((id) => revoked.has(id)),
     loadBindings: async () => [...bindings],
     setPresence: async (e164, online) => {
       presence.push(`${e164} ${online ? 'online' : 'offline'}`);
@@ -443,6 +450,48 @@ describe('DeviceChannel over the real device protocol', () => {
     sim.drop();
     await waitFor(() => sim.unackedCount === 0 && sim.connected, 'recorded after the binding');
     expect(reports.inbound).toEqual([{ key: `dev-a:${inboundId}`, from: '+15550009999', to: NUMBER, body: 'hi' }]);
+  });
+
+  it('publishes a number online again when it moves to a device that is already connected', async () => {
+    const { channel, presence, bindings } = await startChannel({ refreshIntervalMs: 50 });
+    const a = simulator(channel);
+    const slow = simulator(channel, { token: 'token-slow' });
+    await a.connect();
+    await slow.connect();
+    await waitFor(() => presence.includes(`${NUMBER} online`) && presence.includes(`${SLOW} online`), 'both online');
+    await pause(150);
+    const before = presence.length;
+
+    // \`reachctl device bind --device dev-slow --number NUMBER\` moves it (and writes it offline in the KV).
+    const index = bindings.findIndex((b) => b.e164 === NUMBER);
+    bindings[index] = { ...bindings[index]!, deviceId: 'dev-slow', simSlot: null, sendsPerMinute: 2 };
+    await waitFor(() => presence.slice(before).filter((p) => p === `${NUMBER} online`).length >= 2, 'published online at two reads');
+    expect(presence.slice(before).every((p) => p === `${NUMBER} online`)).toBe(true);
+    expect(channel.isReady(NUMBER)).toBe(true);
+    await pause(150);
+    // Then only changes again.
+    expect(presence.slice(before)).toHaveLength(2);
+  });
+
+  it('disconnects a connected device at the next refresh once it is revoked, and refuses its token after', async () => {
+    const { channel, presence } = await startChannel({ refreshIntervalMs: 50 });
+    const sim = simulator(channel);
+    const closes: number[] = [];
+    sim.on('disconnected', ({ code }) => closes.push(code));
+    await sim.connect();
+    await waitFor(() => presence.includes(`${NUMBER} online`), 'online');
+    await pause(150);
+    expect(sim.connected).toBe(true); // refreshes leave a live device alone
+
+    revoked.add('dev-a');
+    await waitFor(() => closes.length > 0, 'disconnected');
+    expect(closes[0]).toBe(4001);
+    expect(channel.isReady(NUMBER)).toBe(false);
+    await waitFor(() => presence.at(-1) === `${NUMBER} offline`, 'offline');
+    // The simulator tries again; the token no longer works.
+    await pause(300);
+    expect(sim.connected).toBe(false);
+    expect(channel.isReady(NUMBER)).toBe(false);
   });
 
   it('stops: the gateway closes and the device reconnects to whoever owns the channel next', async () => {

@@ -30,6 +30,9 @@ export interface DeviceBinding {
  */
 export type FindDeviceByToken = (token: string) => Promise<DeviceRecord | null>;
 
+/** Which of these (connected) devices were revoked since they connected. */
+export type FindRevokedDevices = (deviceIds: readonly string[]) => Promise<readonly string[]>;
+
 /** Every number bound to a device (the whole routing table; re-read periodically and on a miss). */
 export type LoadDeviceBindings = () => Promise<readonly DeviceBinding[]>;
 

@@ -12,7 +12,7 @@ import {
 import type { ChannelHooks, ChannelReports, ChannelSend, OutboundChannel, ReportSource } from '../channels/outbound-channel';
 import { dlrDateOf } from '../simulated-channel/simulated-phone';
 import { createDeviceChannelMetrics, type DeviceChannelMetrics } from './device-channel.metrics';
-import type { DeviceBinding, DeviceRecord, FindDeviceByToken, LoadDeviceBindings, SetNumberPresence } from './device-channel.ports';
+import type { DeviceBinding, DeviceRecord, FindDeviceByToken, FindRevokedDevices, LoadDeviceBindings, SetNumberPresence } from './device-channel.ports';
 import { NumberPresence } from './device-presence';
 import { DeviceRoutes, resolveInboundNumber } from './device-routes';
 
@@ -21,6 +21,8 @@ export interface DeviceChannelOptions {
   readonly host: string;
   readonly port: number;
   readonly findDeviceByToken: FindDeviceByToken;
+  /** Asked at every refresh about the devices connected here: a revoked one is disconnected (close code 4001). */
+  readonly findRevokedDevices: FindRevokedDevices;
   readonly loadBindings: LoadDeviceBindings;
   readonly setPresence: SetNumberPresence;
   readonly logger: Logger;
@@ -30,7 +32,7 @@ export interface DeviceChannelOptions {
   readonly heartbeatTimeoutMs?: number;
   /** The window `sendsPerMinute` is counted in (default 60 s; tests shorten it). */
   readonly pacingWindowMs?: number;
-  /** How often the bindings are re-read (default 10 s). */
+  /** How often the bindings are re-read and connected devices checked for revocation (default 10 s). */
   readonly refreshIntervalMs?: number;
   /** A number or device missing from the table re-reads it at most this often (default 1 s). */
   readonly missRefreshIntervalMs?: number;
@@ -90,6 +92,9 @@ export class DeviceChannel implements OutboundChannel {
   /** Senders asked about while not in the table: woken when a re-read binds them. */
   private readonly missed = new Set<string>();
   private refreshTimer: NodeJS.Timeout | null = null;
+  /** Each number's device at the last read of the bindings, and the numbers that moved then. */
+  private boundTo = new Map<string, string>();
+  private movedLastRead = new Set<string>();
 
   constructor(private readonly options: DeviceChannelOptions) {
     this.clock = options.clock ?? (() => new Date());
@@ -140,7 +145,10 @@ export class DeviceChannel implements OutboundChannel {
       this.metrics.written(queuedMs / 1000);
     });
     this.gateway = gateway;
-    this.refreshTimer = setInterval(() => void this.routes.refresh(), this.options.refreshIntervalMs ?? 10_000);
+    this.refreshTimer = setInterval(() => {
+      void this.routes.refresh();
+      void this.dropRevoked();
+    }, this.options.refreshIntervalMs ?? 10_000);
     logger.info({ url: gateway.url }, 'device gateway listening');
   }
 
@@ -326,6 +334,22 @@ export class DeviceChannel implements OutboundChannel {
     }
   }
 
+  /** Disconnects connected devices whose token was revoked (`reachctl device revoke`). */
+  private async dropRevoked(): Promise<void> {
+    const connected = this.gateway?.onlineDeviceIds() ?? [];
+    if (connected.length === 0) return;
+    let revoked: readonly string[];
+    try {
+      revoked = await this.options.findRevokedDevices(connected);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not check connected devices for revocation; trying again at the next refresh');
+      return;
+    }
+    for (const deviceId of revoked) {
+      if (this.gateway?.revoke(deviceId)) this.options.logger.info({ deviceId }, 'revoked device disconnected');
+    }
+  }
+
   private onOffline(deviceId: string): void {
     for (const { e164 } of this.routes.numbersOf(deviceId)) {
       this.presence.publish(e164, false);
@@ -335,11 +359,27 @@ export class DeviceChannel implements OutboundChannel {
     }
   }
 
-  /** After each read of the bindings: presence follows the table, senders bound meanwhile are woken. */
+  /**
+   * After each read of the bindings: presence follows the table, senders bound meanwhile are
+   * woken. A number that moved to another device is published again whatever was told before,
+   * at this read and the next: `reachctl device bind` writes it offline just after the move, and
+   * the device it moved to may be connected already.
+   */
   private afterRoutesLoaded(): void {
     const desired = new Map<string, boolean>();
-    for (const binding of this.routes.all()) desired.set(binding.e164, this.gateway?.isOnline(binding.deviceId) ?? false);
+    const boundTo = new Map<string, string>();
+    const moved = new Set<string>();
+    for (const binding of this.routes.all()) {
+      desired.set(binding.e164, this.gateway?.isOnline(binding.deviceId) ?? false);
+      boundTo.set(binding.e164, binding.deviceId);
+      const before = this.boundTo.get(binding.e164);
+      if (before !== undefined && before !== binding.deviceId) moved.add(binding.e164);
+    }
+    for (const e164 of new Set([...moved, ...this.movedLastRead])) this.presence.forget(e164);
+    this.boundTo = boundTo;
+    this.movedLastRead = moved;
     this.presence.reconcile(desired);
+    for (const e164 of moved) if (desired.get(e164)) this.wakeSender(e164);
     for (const sender of this.missed) if (this.routes.binding(sender)) this.wakeSender(sender);
     this.missed.clear();
   }

@@ -34,6 +34,11 @@ export class NumberPresence {
     });
   }
 
+  /** Forgets what was told for the number: the next `reconcile` writes it whatever it is. */
+  forget(e164: string): void {
+    this.told.delete(e164);
+  }
+
   /**
    * Brings the KV to `desired` (every bound number: whether its device is online here), writing
    * only what differs from what was told; a number told online that is no longer bound goes
