@@ -139,6 +139,26 @@ export async function listConnectors(db: Db, filter: { readonly accountId?: stri
 }
 
 /**
+ * Disables (`enabled: false`) or enables a connector. A disabled connector is not bound: the SMPP
+ * channel unbinds it at its next refresh, and messages routed to it fail with 30003 rather than
+ * go out some other way; no new route may point at it. Idempotent: disabling again keeps the
+ * first time.
+ */
+export async function setConnectorEnabled(db: Db, input: { readonly connectorId: string; readonly enabled: boolean; readonly now?: Date }): Promise<SmppConnectorSummary> {
+  const notFound = () => new AccountsError('CONNECTOR_NOT_FOUND', `no connector ${input.connectorId}`);
+  if (!isUuid(input.connectorId)) throw notFound();
+  const now = input.now ?? new Date();
+  const row = await db
+    .updateTable('smpp_connectors')
+    .set((eb) => ({ disabled_at: input.enabled ? null : eb.fn.coalesce('disabled_at', eb.val(timestampValue(now))) }))
+    .where('id', '=', input.connectorId)
+    .returning(CONNECTOR_COLUMNS)
+    .executeTakeFirst();
+  if (!row) throw notFound();
+  return toSummary(row);
+}
+
+/**
  * Sends the account's messages from the registered sender id through the connector. The
  * connector must be the account's own or platform-wide (`CONNECTOR_ACCOUNT_MISMATCH`) and enabled.
  * Gateways may go on using the previous channel for up to 30 s (their sender cache).

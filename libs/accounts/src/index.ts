@@ -90,6 +90,7 @@ export {
   loadConnectors,
   routeNumberToConnector,
   routeSenderToConnector,
+  setConnectorEnabled,
   type NumberConnectorRoute,
   type SenderConnectorRoute,
   type SmppConnectorRoute,

@@ -142,6 +142,37 @@ describe('reachctl connector list', () => {
   });
 });
 
+describe('reachctl connector disable / enable', () => {
+  it('takes a connector out of what the dispatcher binds and back, refusing new routes while disabled', async () => {
+    const accountId = await newAccount('Disable');
+    await addSenderCommand(database.db, { accountId, sender: 'Outage' }, now);
+    const connector = await addConnectorCommand(database.db, issuing.apiKeySecret, { accountId, name: 'Flaky', host: 'h', port: 1, systemId: 's', password: 'p' }, now);
+    const bound = async () => (await loadConnectors(database.db, issuing.apiKeySecret)).map((c) => c.id);
+    expect(await bound()).toContain(connector.connectorId);
+
+    const disabled = await run('connector', 'disable', '--connector', connector.connectorId, '--json');
+    expect({ code: disabled.code, err: disabled.err }).toEqual({ code: 0, err: [] });
+    const first = JSON.parse(disabled.out[0]!) as ConnectorResult;
+    expect(first).toMatchObject({ connectorId: connector.connectorId, disabledAt: expect.stringMatching(/^\d{4}-/) });
+    expect(await bound()).not.toContain(connector.connectorId);
+    const route = await run('connector', 'route', '--connector', connector.connectorId, '--sender', 'Outage', '--account', accountId);
+    expect(route).toEqual({ code: 1, out: [], err: [`reachctl: connector ${connector.connectorId} ("Flaky") is disabled [CONNECTOR_DISABLED]`] });
+
+    // Disabling again keeps the first time.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const again = await run('connector', 'disable', '--connector', connector.connectorId);
+    expect(again.out).toEqual([`connector ${connector.connectorId} "Flaky" (account ${accountId}): h:1 as "s", transceiver, 100/s, window 100 is disabled (since ${first.disabledAt})`]);
+
+    const enabled = await run('connector', 'enable', '--connector', connector.connectorId, '--json');
+    expect(JSON.parse(enabled.out[0]!)).toMatchObject({ connectorId: connector.connectorId, disabledAt: null });
+    expect(await bound()).toContain(connector.connectorId);
+    expect((await run('connector', 'route', '--connector', connector.connectorId, '--sender', 'Outage', '--account', accountId)).code).toBe(0);
+
+    const unknown = await run('connector', 'disable', '--connector', '00000000-0000-4000-8000-000000000000');
+    expect(unknown).toEqual({ code: 1, out: [], err: ['reachctl: no connector 00000000-0000-4000-8000-000000000000 [CONNECTOR_NOT_FOUND]'] });
+  });
+});
+
 describe('reachctl connector route', () => {
   it('routes a sender id of the account to a connector', async () => {
     const accountId = await newAccount('Route sender');

@@ -4,6 +4,7 @@ import {
   requireAccount,
   routeNumberToConnector,
   routeSenderToConnector,
+  setConnectorEnabled,
   type NewConnector,
   type SmppConnectorSummary,
 } from '@reach/accounts';
@@ -50,6 +51,11 @@ export async function listConnectorsCommand(db: Db, accountId?: string): Promise
   if (accountId !== undefined) await requireAccount(db, accountId);
   const connectors = await listConnectors(db, accountId === undefined ? {} : { accountId });
   return { connectors: connectors.map(toResult) };
+}
+
+/** Disables or enables the connector; the dispatcher unbinds or binds it at its next refresh. */
+export async function setConnectorEnabledCommand(db: Db, connectorId: string, enabled: boolean, now: Date): Promise<ConnectorResult> {
+  return toResult(await setConnectorEnabled(db, { connectorId, enabled, now }));
 }
 
 export type RouteConnectorInput =
@@ -181,6 +187,22 @@ export function registerConnectorCommands(program: Command, context: CliContext)
           : result.connectors.map((c) => `${c.connectorId} ${describeConnector(c)}${c.disabledAt === null ? '' : `, disabled ${c.disabledAt}`}`).join('\n');
       report(context.io, options.json, result, human);
     });
+  for (const enabled of [false, true]) {
+    connector
+      .command(enabled ? 'enable' : 'disable')
+      .description(
+        enabled
+          ? 'enable a disabled connector: the dispatcher binds it again at its next refresh'
+          : 'disable a connector: the dispatcher unbinds it at its next refresh, and messages routed to it fail (30003) until it is enabled or they are routed elsewhere',
+      )
+      .requiredOption('--connector <id>', 'connector id')
+      .option('--json', 'print the result as JSON')
+      .action(async (options: { connector: string; json?: boolean }) => {
+        const result = await context.withDatabase((db) => setConnectorEnabledCommand(db, options.connector, enabled, context.now()));
+        const state = result.disabledAt === null ? 'enabled' : `disabled (since ${result.disabledAt})`;
+        report(context.io, options.json, result, `connector ${result.connectorId} ${describeConnector(result)} is ${state}`);
+      });
+  }
   connector
     .command('route')
     .description("send a sender id's (--sender with --account) or a number's (--number) messages through the connector")
