@@ -13,6 +13,8 @@ export interface CliIo {
   out(line: string): void;
   /** Writes one line to stderr. */
   err(line: string): void;
+  /** All of stdin, for secrets that must not be given as arguments (`--password-stdin`). */
+  readStdin?(): Promise<string>;
 }
 
 export interface NatsSession {
@@ -38,6 +40,11 @@ export interface CliContext {
 export const processIo: CliIo = {
   out: (line) => void process.stdout.write(`${line}\n`),
   err: (line) => void process.stderr.write(`${line}\n`),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+    return Buffer.concat(chunks).toString('utf8');
+  },
 };
 
 export function createCliContext(io: CliIo = processIo, readConfig: () => ReachctlConfig = loadConfig): CliContext {

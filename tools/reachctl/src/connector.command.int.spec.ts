@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { findNumber, findSender, loadConnectors } from '@reach/accounts';
+import { findNumber, findSender, listConnectors, loadConnectors } from '@reach/accounts';
 import { natsNames } from '@reach/contracts';
 import { connectNats, deleteTopology, drainNats, ensureTopology, PhonePresenceStore } from '@reach/messaging';
 import { createTestDatabase, testNamespace, testUrls, type TestDatabase } from '@reach/testing';
@@ -41,10 +41,15 @@ const newAccount = async (name: string) =>
   (await createAccountCommand(database.db, { name, allowanceSegments: 1000, overagePriceUsd: 0.0075 }, now, issuing)).accountId;
 
 function run(...args: string[]) {
+  return runWithStdin(null, ...args);
+}
+
+function runWithStdin(stdin: string | null, ...args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
   const readConfig = () => ({ databaseUrl: database.url, natsUrl: testUrls.nats, namespace, apiKeySecret });
-  const exit = main(['node', 'reachctl', ...args], { io: { out: (line) => out.push(line), err: (line) => err.push(line) }, readConfig });
+  const io = { out: (line: string) => out.push(line), err: (line: string) => err.push(line), ...(stdin === null ? {} : { readStdin: async () => stdin }) };
+  const exit = main(['node', 'reachctl', ...args], { io, readConfig });
   return exit.then((code) => ({ code, out, err }));
 }
 
@@ -88,6 +93,23 @@ describe('reachctl connector add', () => {
     expect(out).toEqual([
       expect.stringMatching(/^added connector [0-9a-f-]{36}: "Everyone" \(platform-wide\): smsc\.example\.net:2775 as "reach", transceiver, 100\/s, window 100$/),
     ]);
+  });
+
+  it('reads the password from stdin with --password-stdin, and needs exactly one way of giving it', async () => {
+    const accountId = await newAccount('Stdin password');
+    const host = ['--host', 'smsc.example.net', '--port', '2775', '--system-id', 'reach'];
+    const added = await runWithStdin('fromPipe\n', 'connector', 'add', '--name', 'Piped', ...host, '--account', accountId, '--password-stdin', '--json');
+    expect({ code: added.code, err: added.err }).toEqual({ code: 0, err: [] });
+    const { connectorId } = JSON.parse(added.out[0]!) as ConnectorResult;
+    expect((await loadConnectors(database.db, issuing.apiKeySecret)).find((c) => c.id === connectorId)?.password).toBe('fromPipe');
+
+    const neither = await run('connector', 'add', '--name', 'No password', ...host, '--account', accountId);
+    expect(neither).toEqual({ code: 1, out: [], err: ['reachctl: give exactly one of --password PASSWORD or --password-stdin (the password on stdin, kept out of shell history)'] });
+    const both = await runWithStdin('x\n', 'connector', 'add', '--name', 'Both', ...host, '--account', accountId, '--password', 'y', '--password-stdin');
+    expect(both.code).toBe(1);
+    const lines = await runWithStdin('one\ntwo\n', 'connector', 'add', '--name', 'Lines', ...host, '--account', accountId, '--password-stdin');
+    expect(lines).toEqual({ code: 1, out: [], err: ['reachctl: --password-stdin: expected one line on stdin, got several'] });
+    expect((await listConnectors(database.db, { accountId })).filter((c) => c.accountId === accountId).map((c) => c.name)).toEqual(['Piped']);
   });
 
   it('needs exactly one of --account and --platform', async () => {

@@ -108,7 +108,8 @@ interface AddOptions {
   host: string;
   port: number;
   systemId: string;
-  password: string;
+  password?: string;
+  passwordStdin?: boolean;
   account?: string;
   platform?: boolean;
   systemType?: string;
@@ -139,7 +140,8 @@ export function registerConnectorCommands(program: Command, context: CliContext)
     .requiredOption('--host <host>', "the carrier's SMPP host")
     .requiredOption('--port <port>', "the carrier's SMPP port", parseWholeNumber)
     .requiredOption('--system-id <id>', 'bind system_id (at most 15 characters)')
-    .requiredOption('--password <password>', 'bind password (at most 8 characters, SMPP 3.4)')
+    .option('--password <password>', 'bind password (at most 8 characters, SMPP 3.4); visible in shell history and the process list')
+    .option('--password-stdin', 'read the bind password from stdin instead (one line; e.g. from a secrets manager)')
     .option('--account <id>', 'the account the connector belongs to')
     .option('--platform', 'a platform-wide connector, routable from every account')
     .option('--system-type <type>', 'bind system_type (at most 12 characters; default empty)')
@@ -153,13 +155,14 @@ export function registerConnectorCommands(program: Command, context: CliContext)
     .option('--json', 'print the result as JSON')
     .action(async (options: AddOptions) => {
       const accountId = connectorScope(options);
+      const password = await connectorPassword(options, context);
       const input: AddConnectorInput = {
         accountId,
         name: options.name,
         host: options.host,
         port: options.port,
         systemId: options.systemId,
-        password: options.password,
+        password,
         systemType: options.systemType,
         bindMode: options.bindMode,
         sourceTon: options.sourceTon,
@@ -222,6 +225,19 @@ export function registerConnectorCommands(program: Command, context: CliContext)
       const what = 'sender' in result ? `sender id ${JSON.stringify(result.sender)} of account ${result.accountId}` : `${result.number} (account ${result.accountId})`;
       report(context.io, options.json, result, `${what} now goes out through connector ${result.connectorId}`);
     });
+}
+
+/** `--password` or `--password-stdin`, exactly one; from stdin without the line break that ends it. */
+async function connectorPassword(options: { password?: string; passwordStdin?: boolean }, context: CliContext): Promise<string> {
+  if ((options.password === undefined) === (options.passwordStdin !== true)) {
+    throw new CliError('give exactly one of --password PASSWORD or --password-stdin (the password on stdin, kept out of shell history)');
+  }
+  if (options.password !== undefined) return options.password;
+  if (!context.io.readStdin) throw new CliError('--password-stdin: this reachctl cannot read stdin');
+  const text = await context.io.readStdin();
+  const password = text.replace(/\r?\n$/, '');
+  if (password.includes('\n')) throw new CliError('--password-stdin: expected one line on stdin, got several');
+  return password;
 }
 
 /** `--account ID` or `--platform`, exactly one. */
