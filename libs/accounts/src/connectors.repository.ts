@@ -186,6 +186,25 @@ export async function routeSenderToConnector(db: Db, input: SenderConnectorRoute
 }
 
 /**
+ * Takes the registered sender id off its connector: its messages use the default channel again.
+ * Idempotent (a sender id on no connector is left as it is).
+ */
+export async function unrouteSender(db: Db, input: { readonly accountId: string; readonly sender: string }): Promise<RegisteredSender> {
+  await requireAccount(db, input.accountId);
+  const row = await db
+    .updateTable('senders')
+    .set({ connector_id: null })
+    .where('account_id', '=', input.accountId)
+    .where('sender', '=', input.sender)
+    .returning(['account_id', 'sender', 'connector_id'])
+    .executeTakeFirst();
+  if (!row) {
+    throw new AccountsError('SENDER_NOT_REGISTERED', `sender id ${JSON.stringify(input.sender)} is not registered to account ${input.accountId} (matched case-sensitively)`);
+  }
+  return Object.freeze({ accountId: row.account_id, sender: row.sender, connectorId: row.connector_id });
+}
+
+/**
  * Sends the number's messages through the connector: its channel becomes `smpp`, and a device
  * it was bound to no longer holds it. The connector must be the number's account's own or
  * platform-wide (`CONNECTOR_ACCOUNT_MISMATCH`) and enabled.

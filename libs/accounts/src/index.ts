@@ -91,6 +91,7 @@ export {
   routeNumberToConnector,
   routeSenderToConnector,
   setConnectorEnabled,
+  unrouteSender,
   type NumberConnectorRoute,
   type SenderConnectorRoute,
   type SmppConnectorRoute,

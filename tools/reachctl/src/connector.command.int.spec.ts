@@ -207,6 +207,15 @@ describe('reachctl connector route', () => {
 
     const human = await run('connector', 'route', '--connector', connector.connectorId, '--sender', 'AcmeBank', '--account', accountId);
     expect(human.out).toEqual([`sender id "AcmeBank" of account ${accountId} now goes out through connector ${connector.connectorId}`]);
+
+    const off = await run('connector', 'unroute', '--sender', 'AcmeBank', '--account', accountId, '--json');
+    expect(off).toEqual({ code: 0, out: [JSON.stringify({ accountId, sender: 'AcmeBank', connectorId: null })], err: [] });
+    expect((await findSender(database.db, accountId, 'AcmeBank'))?.connectorId).toBeNull();
+    expect((await run('connector', 'unroute', '--sender', 'AcmeBank', '--account', accountId)).out).toEqual([
+      `sender id "AcmeBank" of account ${accountId} is on no connector: its messages use the default channel`,
+    ]);
+    const unknown = await run('connector', 'unroute', '--sender', 'acmebank', '--account', accountId);
+    expect(unknown).toEqual({ code: 1, out: [], err: [`reachctl: sender id "acmebank" is not registered to account ${accountId} (matched case-sensitively) [SENDER_NOT_REGISTERED]`] });
   });
 
   it("routes a number off its device to a connector, and clears the device's presence", async () => {

@@ -5,6 +5,7 @@ import {
   routeNumberToConnector,
   routeSenderToConnector,
   setConnectorEnabled,
+  unrouteSender,
   type NewConnector,
   type SmppConnectorSummary,
 } from '@reach/accounts';
@@ -206,6 +207,16 @@ export function registerConnectorCommands(program: Command, context: CliContext)
         report(context.io, options.json, result, `connector ${result.connectorId} ${describeConnector(result)} is ${state}`);
       });
   }
+  connector
+    .command('unroute')
+    .description("take a sender id of the account off its connector: its messages use the default channel again (a number moves with `device bind` or another `connector route`)")
+    .requiredOption('--sender <name>', 'a sender id registered to --account (case-sensitive)')
+    .requiredOption('--account <id>', 'the account the sender id is registered to')
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { sender: string; account: string; json?: boolean }) => {
+      const result = await context.withDatabase((db) => unrouteSender(db, { accountId: options.account, sender: options.sender }));
+      report(context.io, options.json, result, `sender id ${JSON.stringify(result.sender)} of account ${result.accountId} is on no connector: its messages use the default channel`);
+    });
   connector
     .command('route')
     .description("send a sender id's (--sender with --account) or a number's (--number) messages through the connector")
