@@ -253,6 +253,27 @@ export async function revokeDevice(db: Db, input: { deviceId: string; now?: Date
   return Object.freeze({ ...toDevice(row), revokedAt: row.revoked_at, numbers: numbers.get(row.id) ?? [] });
 }
 
+/**
+ * Changes how fast the device may send. The dispatcher applies it to a connected device at its
+ * next refresh, counting the sends already in the current window. A revoked device is refused
+ * (`DEVICE_REVOKED`).
+ */
+export async function setDeviceSendsPerMinute(db: Db, input: { readonly deviceId: string; readonly sendsPerMinute: number }): Promise<DeviceSummary> {
+  const problem = sendsPerMinuteProblem(input.sendsPerMinute);
+  if (problem !== null) throw new AccountsError('INVALID_DEVICE', problem);
+  return inTransaction(db, async (trx) => {
+    await lockLiveDevice(trx, input.deviceId);
+    const row = await trx
+      .updateTable('devices')
+      .set({ sends_per_minute: input.sendsPerMinute })
+      .where('id', '=', input.deviceId)
+      .returning(['id', 'account_id', 'name', 'sends_per_minute', 'created_at', 'revoked_at'])
+      .executeTakeFirstOrThrow();
+    const numbers = await boundNumbers(trx, [row.id]);
+    return Object.freeze({ ...toDevice(row), revokedAt: row.revoked_at, numbers: numbers.get(row.id) ?? [] });
+  });
+}
+
 /** Which of `deviceIds` are revoked (ids that are not devices, or not uuids, are left out). */
 export async function findRevokedDevices(db: Db, deviceIds: readonly string[]): Promise<string[]> {
   const ids = deviceIds.filter(isUuid);

@@ -61,6 +61,7 @@ export {
   loadDeviceBindings,
   revokeDevice,
   findRevokedDevices,
+  setDeviceSendsPerMinute,
   sendsPerMinuteProblem,
   simSlotProblem,
   type BoundDeviceNumber,

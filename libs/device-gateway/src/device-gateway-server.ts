@@ -133,6 +133,8 @@ interface DeviceState {
   socket?: WebSocket;
   greeted: boolean;
   pacer?: SendPacer;
+  /** The handset's own limit from its last `hello` (`maxSendsPerMinute`). */
+  handsetSendsPerMinute?: number;
   pumpTimer?: NodeJS.Timeout;
   /** In order; an entry leaves the queue at the first report for its message (the device owns it then). */
   readonly queue: PendingCommand[];
@@ -301,6 +303,24 @@ export class DeviceGatewayServer extends EventEmitter<DeviceGatewayEvents> {
     if (!state || !this.isOnline(deviceId)) return null;
     const now = Date.now();
     return now + (state.pacer?.wait(now) ?? 0);
+  }
+
+  /**
+   * The device's configured pace (`reachctl device pace`): applied at once, counting the sends
+   * already in the window, and capped by the handset's own limit. True when the pace in force
+   * changed; a device that never connected here reads its pace at its first connection.
+   */
+  setSendsPerMinute(deviceId: string, sendsPerMinute: number): boolean {
+    const state = this.devices.get(deviceId);
+    if (!state?.identity || !state.pacer || state.identity.sendsPerMinute === sendsPerMinute) return false;
+    state.identity = { ...state.identity, sendsPerMinute };
+    const effective = Math.min(sendsPerMinute, state.handsetSendsPerMinute ?? sendsPerMinute);
+    if (state.pacer.limit === effective) return false;
+    state.pacer.limit = effective;
+    if (state.pumpTimer) clearTimeout(state.pumpTimer);
+    state.pumpTimer = undefined;
+    this.pump(state);
+    return true;
   }
 
   /** The ids of the devices online now. */
@@ -496,9 +516,11 @@ export class DeviceGatewayServer extends EventEmitter<DeviceGatewayEvents> {
     state.identity = identity;
     state.socket = socket;
     state.greeted = true;
+    state.handsetSendsPerMinute = hello.maxSendsPerMinute;
     const sendsPerMinute = Math.min(identity.sendsPerMinute ?? this.defaultSendsPerMinute, hello.maxSendsPerMinute);
     // Kept across reconnects, so reconnecting does not reset the window.
-    if (!state.pacer || state.pacer.limit !== sendsPerMinute) state.pacer = new SendPacer(sendsPerMinute, this.pacingWindowMs);
+    if (!state.pacer) state.pacer = new SendPacer(sendsPerMinute, this.pacingWindowMs);
+    else state.pacer.limit = sendsPerMinute;
     this.write(
       socket,
       serializeFrame({ type: 'welcome', deviceId: identity.deviceId, heartbeatIntervalMs: this.heartbeatIntervalMs, heartbeatTimeoutMs: this.heartbeatTimeoutMs, sendsPerMinute }),

@@ -6,12 +6,23 @@
  */
 export class SendPacer {
   private readonly stamps: number[] = [];
+  private currentLimit: number;
 
   constructor(
-    readonly limit: number,
+    limit: number,
     readonly windowMs: number,
   ) {
-    if (!(limit >= 1) || !Number.isInteger(limit) || !(windowMs > 0)) throw new RangeError('SendPacer needs an integer limit >= 1 and windowMs > 0');
+    if (!(windowMs > 0)) throw new RangeError('SendPacer needs windowMs > 0');
+    this.currentLimit = checkedLimit(limit);
+  }
+
+  get limit(): number {
+    return this.currentLimit;
+  }
+
+  /** Changes the limit; the sends already in the window still count against the new one. */
+  set limit(limit: number) {
+    this.currentLimit = checkedLimit(limit);
   }
 
   /** Takes a slot and returns 0, or returns the milliseconds until one frees up. */
@@ -24,7 +35,13 @@ export class SendPacer {
   /** The milliseconds until a slot is free (0: one is free now), without taking it. */
   wait(now: number): number {
     while (this.stamps.length > 0 && (this.stamps[0] as number) + this.windowMs <= now) this.stamps.shift();
-    if (this.stamps.length < this.limit) return 0;
-    return (this.stamps[0] as number) + this.windowMs - now;
+    if (this.stamps.length < this.currentLimit) return 0;
+    // Over a lowered limit: wait until enough of the window's sends have left it.
+    return (this.stamps[this.stamps.length - this.currentLimit] as number) + this.windowMs - now;
   }
+}
+
+function checkedLimit(limit: number): number {
+  if (!(limit >= 1) || !Number.isInteger(limit)) throw new RangeError('SendPacer needs an integer limit >= 1');
+  return limit;
 }

@@ -170,6 +170,22 @@ describe('reachctl device create / bind / list', () => {
     expect(await presence.get('+14155552682')).toBeNull();
   });
 
+  it('changes the pace of a device, and refuses a bad pace or a revoked device', async () => {
+    const { accountId } = await createAccountCommand(database.db, { name: 'Pacer', allowanceSegments: 1000, overagePriceUsd: 0.0075 }, now, issuing);
+    const device = await createDeviceCommand(database.db, { accountId }, now);
+    const json = await run('device', 'pace', '--device', device.deviceId, '--sends-per-minute', '12', '--json');
+    expect(json).toEqual({ code: 0, out: [JSON.stringify({ deviceId: device.deviceId, accountId, sendsPerMinute: 12 })], err: [] });
+    expect((await findDeviceByToken(database.db, device.token))?.sendsPerMinute).toBe(12);
+
+    const zero = await run('device', 'pace', '--device', device.deviceId, '--sends-per-minute', '0');
+    expect(zero).toEqual({ code: 1, out: [], err: ['reachctl: sends per minute must be a whole number from 1 to 10000; got 0 [INVALID_DEVICE]'] });
+    await run('device', 'revoke', '--device', device.deviceId);
+    const revokedPace = await run('device', 'pace', '--device', device.deviceId, '--sends-per-minute', '5');
+    expect(revokedPace).toEqual({ code: 1, out: [], err: [`reachctl: device ${device.deviceId} is revoked: create a new device [DEVICE_REVOKED]`] });
+    const unknown = await run('device', 'pace', '--device', '00000000-0000-4000-8000-000000000000', '--sends-per-minute', '5');
+    expect(unknown.err).toEqual(['reachctl: no device 00000000-0000-4000-8000-000000000000 [DEVICE_NOT_FOUND]']);
+  });
+
   it('revokes a device: its token stops working, its numbers stay bound, and revoking again keeps the first time', async () => {
     const { accountId } = await createAccountCommand(database.db, { name: 'Revoker', allowanceSegments: 1000, overagePriceUsd: 0.0075 }, now, issuing);
     await addNumberCommand(database.db, { accountId, number: '+14155552684', channel: 'simulated' }, now);

@@ -1,4 +1,4 @@
-import { bindDeviceNumber, createDevice, listDevices, requireAccount, revokeDevice } from '@reach/accounts';
+import { bindDeviceNumber, createDevice, listDevices, requireAccount, revokeDevice, setDeviceSendsPerMinute } from '@reach/accounts';
 import type { Db } from '@reach/database';
 import { PhonePresenceStore } from '@reach/messaging';
 import type { Command } from 'commander';
@@ -201,6 +201,17 @@ export function registerDeviceCommands(program: Command, context: CliContext): v
       const moved = result.previousDeviceId !== null && result.previousDeviceId !== result.deviceId ? ` (moved from device ${result.previousDeviceId})` : '';
       const presence = result.markedOffline ? '; it counts as offline until the device connects' : '';
       report(context.io, options.json, result, `${result.number} is bound to device ${result.deviceId}, SIM slot ${result.simSlot}${moved}${presence}`);
+    });
+  device
+    .command('pace')
+    .description('change how fast the device may send; a connected phone gets the new pace at the next refresh, counting its sends of the last minute')
+    .requiredOption('--device <id>', 'device id')
+    .requiredOption('--sends-per-minute <n>', 'sends per minute (1–10000; Android refuses more than 30 unless the phone allows it)', parseWholeNumber)
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { device: string; sendsPerMinute: number; json?: boolean }) => {
+      const device = await context.withDatabase((db) => setDeviceSendsPerMinute(db, { deviceId: options.device, sendsPerMinute: options.sendsPerMinute }));
+      const result = { deviceId: device.id, accountId: device.accountId, sendsPerMinute: device.sendsPerMinute };
+      report(context.io, options.json, result, `device ${result.deviceId} may send ${result.sendsPerMinute} messages per minute (a connected phone from the dispatcher's next refresh)`);
     });
   device
     .command('revoke')

@@ -294,6 +294,32 @@ describe('DeviceChannel over the real device protocol', () => {
     expect(sim.commands).toHaveLength(2);
   });
 
+  it('applies a changed pace to a connected device at the next refresh, counting the sends already in the window', async () => {
+    const { channel, wakes, bindings } = await startChannel({ refreshIntervalMs: 50 }); // a 60 s window: nothing frees by itself
+    const sim = simulator(channel, { token: 'token-slow' });
+    await sim.connect();
+    await waitFor(() => channel.isReady(SLOW), 'ready');
+    channel.send(message({ from: SLOW }));
+    channel.send(message({ from: SLOW }));
+    expect(channel.isReady(SLOW)).toBe(false); // 2 a minute, both used
+    wakes.length = 0;
+
+    // \`reachctl device pace --device dev-slow --sends-per-minute 3\`
+    const index = bindings.findIndex((b) => b.e164 === SLOW);
+    bindings[index] = { ...bindings[index]!, sendsPerMinute: 3 };
+    await waitFor(() => wakes.includes(SLOW), 'woken by the new pace');
+    expect(channel.isReady(SLOW)).toBe(true);
+    channel.send(message({ from: SLOW }));
+    await waitFor(() => sim.commands.length === 3, 'third command written');
+    expect(channel.isReady(SLOW)).toBe(false); // three in the window now
+
+    // Lowered below what was sent: still held back, nothing else changes.
+    bindings[index] = { ...bindings[index]!, sendsPerMinute: 1 };
+    await pause(150);
+    expect(channel.isReady(SLOW)).toBe(false);
+    expect(sim.commands).toHaveLength(3);
+  });
+
   it('fails a message the device has not taken when its validity ends, and withdraws the command', async () => {
     const { channel, reports, registry } = await startChannel({ acceptedGraceMs: 100 });
     // Offline: the command waits in the gateway until the deadline.

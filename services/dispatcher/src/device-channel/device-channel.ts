@@ -369,8 +369,11 @@ export class DeviceChannel implements OutboundChannel {
     const desired = new Map<string, boolean>();
     const boundTo = new Map<string, string>();
     const moved = new Set<string>();
+    const repaced = new Set<string>();
     for (const binding of this.routes.all()) {
       desired.set(binding.e164, this.gateway?.isOnline(binding.deviceId) ?? false);
+      // `reachctl device pace` changed it: in force at once for a connected device.
+      if (this.gateway?.setSendsPerMinute(binding.deviceId, binding.sendsPerMinute)) repaced.add(binding.deviceId);
       boundTo.set(binding.e164, binding.deviceId);
       const before = this.boundTo.get(binding.e164);
       if (before !== undefined && before !== binding.deviceId) moved.add(binding.e164);
@@ -380,6 +383,14 @@ export class DeviceChannel implements OutboundChannel {
     this.movedLastRead = moved;
     this.presence.reconcile(desired);
     for (const e164 of moved) if (desired.get(e164)) this.wakeSender(e164);
+    for (const deviceId of repaced) {
+      for (const { e164 } of this.routes.numbersOf(deviceId)) {
+        const timer = this.wakeTimers.get(e164);
+        if (timer) clearTimeout(timer);
+        this.wakeTimers.delete(e164);
+        this.wakeSender(e164);
+      }
+    }
     for (const sender of this.missed) if (this.routes.binding(sender)) this.wakeSender(sender);
     this.missed.clear();
   }
