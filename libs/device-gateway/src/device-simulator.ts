@@ -136,7 +136,8 @@ export class DeviceSimulator extends EventEmitter<DeviceSimulatorEvents> {
           return;
         }
         this.emit('disconnected', { code });
-        if (!this.closed && this.options.reconnect !== false) this.scheduleReconnect();
+        // 4001: the device was revoked; its token will be refused, so like a phone it stops.
+        if (!this.closed && this.options.reconnect !== false && code !== 4001) this.scheduleReconnect();
       });
     });
   }
