@@ -41,7 +41,7 @@ const DispatcherEnv = z.object({
   DEVICE_HEARTBEAT_INTERVAL_MS: env.int(15_000, 100),
   /** The window a device's sends per minute are counted in (60 s; tests shorten it). */
   DEVICE_PACING_WINDOW_MS: env.int(60_000, 100),
-  /** After a message's validity ends, how long a phone that accepted it has to report it sent or failed before it fails (30001). */
+  /** After a message's validity ends, how long a connected phone that accepted it has to report it sent or failed before it fails (30001). */
   DEVICE_ACCEPTED_GRACE_MS: env.int(60_000, 0),
   /** How often device bindings, SMPP connectors and routes are re-read (reachctl changes take effect). */
   CHANNEL_REFRESH_INTERVAL_MS: env.int(10_000, 100),

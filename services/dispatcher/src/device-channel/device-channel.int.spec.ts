@@ -367,6 +367,31 @@ describe('DeviceChannel over the real device protocol', () => {
     expect(await metric(registry, 'reach_device_commands_total', { outcome: 'expired' })).toBe(4);
   });
 
+  it('waits for a device that accepted a message and went offline: judged a grace period after it is back', async () => {
+    const { channel, reports } = await startChannel({ acceptedGraceMs: 150 });
+    const sim = simulator(channel, { respondUpTo: 'accepted', reconnect: false });
+    await sim.connect();
+    const lost = message({ expiresAt: new Date(Date.now() + 100) });
+    const late = message({ expiresAt: new Date(Date.now() + 100) });
+    channel.send(lost);
+    channel.send(late);
+    await waitFor(() => sim.commands.length === 2, 'both written');
+    await pause(50); // both accepted and acked
+    sim.drop();
+    // Offline past the validity and the grace: it may have sent them over the radio meanwhile.
+    await pause(400);
+    expect(reports.recorded).toEqual([]);
+
+    await sim.connect();
+    // It did send one while we could not hear it, and says so now; the other it lost.
+    sim.sendRaw(JSON.stringify({ v: 1, type: 'sent', commandId: late.messageId, messageId: late.messageId, at: new Date().toISOString() }));
+    await waitFor(() => reports.of(late.messageId).includes('sent'), 'the late report recorded');
+    await pause(50);
+    expect(reports.of(lost.messageId)).toEqual([]);
+    await waitFor(() => reports.of(lost.messageId).includes('failed'), 'failed a grace period after the reconnect');
+    expect(reports.recorded).toEqual([`sent ${late.messageId} null`, `failed ${lost.messageId} 30001 Validity period elapsed before the device reported the message sent`]);
+  });
+
   it('records a send the phone gave up on because its validity ended as expired (30001)', async () => {
     const { channel, reports } = await startChannel();
     // The radio takes longer than the validity left: the phone must not send it late.

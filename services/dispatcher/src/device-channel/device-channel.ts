@@ -38,8 +38,8 @@ export interface DeviceChannelOptions {
   readonly missRefreshIntervalMs?: number;
   /**
    * How long after the validity ends a device that accepted a command has to report it sent or
-   * failed (its clock may be behind; it reports `expired` itself) before the message fails here.
-   * Default 60 s.
+   * failed (its clock may be behind; it reports `expired` itself) before the message fails here;
+   * counted from its reconnection when it was offline then. Default 60 s.
    */
   readonly acceptedGraceMs?: number;
   readonly clock?: () => Date;
@@ -68,9 +68,10 @@ const VALIDITY_ELAPSED_ON_DEVICE = 'Validity period elapsed before the device re
  *   (unknown message) are acked with an error frame; inbound SMS to a number not bound to the
  *   device are not acked (kept on the phone until the binding exists).
  * - Validity: a command the device has not accepted by `expiresAt` is withdrawn and the message
- *   fails (30001). The device is told `expiresAt` and must not send after it; one it accepted
- *   but has reported neither sent nor failed by then fails too (30001), so a phone that lost the
- *   command (wiped, reinstalled) cannot hold the message for ever. A later report is refused.
+ *   fails (30001). The device is told `expiresAt` and must not send after it. One it accepted
+ *   but has reported neither sent nor failed on fails too (30001) once the device has been
+ *   connected for a grace period past `expiresAt` (it repeats its unacked reports right after
+ *   reconnecting, so silence then means it lost the command: wiped, reinstalled).
  * - In-memory only: queues and deadlines live in this process; after a restart the dispatcher
  *   hands unfinished messages over again (`send` is idempotent by message id).
  */
@@ -85,8 +86,14 @@ export class DeviceChannel implements OutboundChannel {
   private readonly clock: () => Date;
   /** The numbers each device's token lookup reported (to notice bindings newer than the table). */
   private readonly identities = new Map<string, DeviceRecord>();
-  /** Commands handed to a device and not reported on, by message id: their validity deadline. */
-  private readonly deadlines = new Map<string, { readonly deviceId: string; readonly expiresAt: number; accepted: boolean; timer: NodeJS.Timeout }>();
+  /**
+   * Commands handed to a device and not reported sent or failed, by message id: their validity
+   * deadline. `timer` is null while an accepted command's deadline waits for its device to come
+   * back (`parked`).
+   */
+  private readonly deadlines = new Map<string, { readonly deviceId: string; readonly expiresAt: number; accepted: boolean; timer: NodeJS.Timeout | null }>();
+  /** Accepted commands past their deadline whose device was offline then, by device. */
+  private readonly parked = new Map<string, Set<string>>();
   /** Senders waiting for their device's pacing to free a slot. */
   private readonly wakeTimers = new Map<string, NodeJS.Timeout>();
   /** Senders asked about while not in the table: woken when a re-read binds them. */
@@ -202,8 +209,9 @@ export class DeviceChannel implements OutboundChannel {
     this.routes.stop();
     for (const timer of this.wakeTimers.values()) clearTimeout(timer);
     this.wakeTimers.clear();
-    for (const { timer } of this.deadlines.values()) clearTimeout(timer);
+    for (const { timer } of this.deadlines.values()) if (timer) clearTimeout(timer);
     this.deadlines.clear();
+    this.parked.clear();
     this.missed.clear();
     const gateway = this.gateway;
     this.gateway = null;
@@ -253,22 +261,46 @@ export class DeviceChannel implements OutboundChannel {
         this.armDeadline(deviceId, messageId, expiresAt, at);
         return;
       }
-      this.deadlines.delete(messageId);
-      if (!this.gateway) return;
-      if (this.gateway.cancelCommand(deviceId, messageId)) {
-        this.expire(messageId);
+      const deadline = this.deadlines.get(messageId);
+      const gateway = this.gateway;
+      if (!deadline || !gateway) return;
+      if (!deadline.accepted) {
+        this.deadlines.delete(messageId);
+        if (gateway.cancelCommand(deviceId, messageId)) this.expire(messageId);
         return;
       }
-      // Accepted, then neither sent nor failed reported (a report clears the deadline): the
-      // device was told not to send it any more.
+      if (!gateway.isOnline(deviceId)) {
+        // It may have sent the SMS while we could not hear it (no data, but a radio): its report
+        // comes when it reconnects. Judged a grace period after that.
+        deadline.timer = null;
+        const parked = this.parked.get(deviceId) ?? new Set<string>();
+        parked.add(messageId);
+        this.parked.set(deviceId, parked);
+        return;
+      }
+      // Accepted, and connected yet silent about it past the validity and the grace: the device
+      // lost it (a report clears the deadline), and was told not to send it any more.
+      this.deadlines.delete(messageId);
       this.metrics.command('expired');
       this.fail(messageId, deliveryErrors.validityExpired.code, VALIDITY_ELAPSED_ON_DEVICE);
     }, Math.min(delay, MAX_TIMER_MS));
     const existing = this.deadlines.get(messageId);
     if (existing) {
-      clearTimeout(existing.timer);
+      if (existing.timer) clearTimeout(existing.timer);
       existing.timer = timer;
     } else this.deadlines.set(messageId, { deviceId, expiresAt, accepted: false, timer });
+  }
+
+  /** The device is back: its parked commands get the grace period to be reported on. */
+  private unpark(deviceId: string): void {
+    const parked = this.parked.get(deviceId);
+    if (!parked) return;
+    this.parked.delete(deviceId);
+    const at = this.clock().getTime() + (this.options.acceptedGraceMs ?? 60_000);
+    for (const messageId of parked) {
+      const deadline = this.deadlines.get(messageId);
+      if (deadline) this.armDeadline(deviceId, messageId, deadline.expiresAt, at);
+    }
   }
 
   /** The device took the command: it has until the validity ends, plus the grace, to report on it. */
@@ -282,8 +314,10 @@ export class DeviceChannel implements OutboundChannel {
   private clearDeadline(messageId: string): void {
     const deadline = this.deadlines.get(messageId);
     if (!deadline) return;
-    clearTimeout(deadline.timer);
+    if (deadline.timer) clearTimeout(deadline.timer);
     this.deadlines.delete(messageId);
+    const parked = this.parked.get(deadline.deviceId);
+    if (parked?.delete(messageId) && parked.size === 0) this.parked.delete(deadline.deviceId);
   }
 
   private expire(messageId: string): void {
@@ -328,6 +362,7 @@ export class DeviceChannel implements OutboundChannel {
     // Bound after the last read (a device created and connected a moment ago): read again first.
     if (identity?.numbers.some((n) => this.routes.binding(n.e164)?.deviceId !== deviceId)) await this.routes.refreshForMiss();
     if (!this.gateway?.isOnline(deviceId)) return;
+    this.unpark(deviceId);
     for (const { e164 } of this.routes.numbersOf(deviceId)) {
       this.presence.publish(e164, true);
       this.wakeSender(e164);
