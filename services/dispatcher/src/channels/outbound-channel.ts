@@ -19,6 +19,11 @@ export interface ChannelSend {
   readonly segmentCount: number;
   /** End of the validity period: a channel that could not send by then fails the message (30001). */
   readonly expiresAt: Date;
+  /**
+   * Dispatched before this hand-over (by a process that died or gave up the channels): the far
+   * end may hold it already, which this process cannot know.
+   */
+  readonly resumed?: boolean;
 }
 
 /** An SMS that reached one of our numbers through a channel. */

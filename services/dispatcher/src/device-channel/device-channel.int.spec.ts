@@ -392,6 +392,36 @@ describe('DeviceChannel over the real device protocol', () => {
     expect(reports.recorded).toEqual([`sent ${late.messageId} null`, `failed ${lost.messageId} 30001 Validity period elapsed before the device reported the message sent`]);
   });
 
+  it('waits past the deadline for an offline device with a message handed over again after a restart, which it may hold', async () => {
+    const { channel, reports } = await startChannel({ acceptedGraceMs: 150 });
+    // The process before this one wrote it to the phone; this one cannot know whether it was accepted.
+    const resumed = message({ expiresAt: new Date(Date.now() + 100), resumed: true });
+    channel.send(resumed);
+    await pause(300);
+    expect(reports.recorded).toEqual([]);
+    // The phone comes back, gets the command again and, past its validity, does not send it.
+    const sim = simulator(channel);
+    await sim.connect();
+    await waitFor(() => reports.of(resumed.messageId).includes('failed'), 'failed by the phone');
+    expect(reports.recorded).toEqual([`failed ${resumed.messageId} 30001 Device dev-a reported expired`]);
+    expect(sim.commands.map((c) => c.messageId)).toEqual([resumed.messageId]);
+  });
+
+  it('fails the accepted messages of a revoked device that went away without a word on them', async () => {
+    const { channel, reports } = await startChannel({ acceptedGraceMs: 100, refreshIntervalMs: 50 });
+    const sim = simulator(channel, { respondUpTo: 'accepted', reconnect: false });
+    await sim.connect();
+    const m = message({ expiresAt: new Date(Date.now() + 100) });
+    channel.send(m);
+    await pause(50);
+    sim.drop();
+    await pause(300); // parked: offline past the deadline
+    expect(reports.recorded).toEqual([]);
+    revoked.add('dev-a');
+    await waitFor(() => reports.of(m.messageId).includes('failed'), 'failed once the device is revoked');
+    expect(reports.recorded).toEqual([`failed ${m.messageId} 30001 Validity period elapsed before the device reported the message sent`]);
+  });
+
   it('records a send the phone gave up on because its validity ended as expired (30001)', async () => {
     const { channel, reports } = await startChannel();
     // The radio takes longer than the validity left: the phone must not send it late.

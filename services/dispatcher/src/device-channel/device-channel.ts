@@ -45,6 +45,18 @@ export interface DeviceChannelOptions {
   readonly clock?: () => Date;
 }
 
+/** A command's validity deadline (see `DeviceChannel`'s validity notes). */
+interface Deadline {
+  readonly deviceId: string;
+  readonly expiresAt: number;
+  /** The device reported `accepted` to this process. */
+  accepted: boolean;
+  /** Handed over again after a restart: the device may hold it without this process knowing. */
+  readonly resumed: boolean;
+  /** Null while parked (past the deadline, device offline) or firing. */
+  timer: NodeJS.Timeout | null;
+}
+
 /** The shortest wait before asking a paced device again (timer granularity; no busy loop). */
 const MIN_WAKE_DELAY_MS = 10;
 /** setTimeout's limit; a longer deadline is re-armed in steps. */
@@ -91,7 +103,7 @@ export class DeviceChannel implements OutboundChannel {
    * deadline. `timer` is null while an accepted command's deadline waits for its device to come
    * back (`parked`).
    */
-  private readonly deadlines = new Map<string, { readonly deviceId: string; readonly expiresAt: number; accepted: boolean; timer: NodeJS.Timeout | null }>();
+  private readonly deadlines = new Map<string, Deadline>();
   /** Accepted commands past their deadline whose device was offline then, by device. */
   private readonly parked = new Map<string, Set<string>>();
   /** Senders waiting for their device's pacing to free a slot. */
@@ -251,44 +263,49 @@ export class DeviceChannel implements OutboundChannel {
       ...(binding.simSlot !== null ? { sim: binding.simSlot } : {}),
       expiresAt: message.expiresAt.toISOString(),
     });
-    if (!this.deadlines.has(message.messageId)) this.armDeadline(binding.deviceId, message.messageId, message.expiresAt.getTime(), message.expiresAt.getTime());
+    if (!this.deadlines.has(message.messageId)) {
+      const expiresAt = message.expiresAt.getTime();
+      this.deadlines.set(message.messageId, { deviceId: binding.deviceId, expiresAt, accepted: false, resumed: message.resumed === true, timer: null });
+      this.armDeadline(message.messageId, expiresAt);
+    }
   }
 
-  private armDeadline(deviceId: string, messageId: string, expiresAt: number, at: number): void {
+  /** (Re-)arms the message's deadline to fire at `at` (epoch ms). */
+  private armDeadline(messageId: string, at: number): void {
+    const deadline = this.deadlines.get(messageId);
+    if (!deadline) return;
+    if (deadline.timer) clearTimeout(deadline.timer);
     const delay = Math.max(0, at - this.clock().getTime());
-    const timer = setTimeout(() => {
-      if (delay > MAX_TIMER_MS) {
-        this.armDeadline(deviceId, messageId, expiresAt, at);
-        return;
-      }
-      const deadline = this.deadlines.get(messageId);
-      const gateway = this.gateway;
-      if (!deadline || !gateway) return;
-      if (!deadline.accepted) {
-        this.deadlines.delete(messageId);
-        if (gateway.cancelCommand(deviceId, messageId)) this.expire(messageId);
-        return;
-      }
-      if (!gateway.isOnline(deviceId)) {
-        // It may have sent the SMS while we could not hear it (no data, but a radio): its report
-        // comes when it reconnects. Judged a grace period after that.
-        deadline.timer = null;
-        const parked = this.parked.get(deviceId) ?? new Set<string>();
-        parked.add(messageId);
-        this.parked.set(deviceId, parked);
-        return;
-      }
-      // Accepted, and connected yet silent about it past the validity and the grace: the device
-      // lost it (a report clears the deadline), and was told not to send it any more.
-      this.deadlines.delete(messageId);
-      this.metrics.command('expired');
-      this.fail(messageId, deliveryErrors.validityExpired.code, VALIDITY_ELAPSED_ON_DEVICE);
+    deadline.timer = setTimeout(() => {
+      deadline.timer = null;
+      if (delay > MAX_TIMER_MS) this.armDeadline(messageId, at);
+      else if (this.deadlines.get(messageId) === deadline) this.deadlineReached(messageId, deadline);
     }, Math.min(delay, MAX_TIMER_MS));
-    const existing = this.deadlines.get(messageId);
-    if (existing) {
-      if (existing.timer) clearTimeout(existing.timer);
-      existing.timer = timer;
-    } else this.deadlines.set(messageId, { deviceId, expiresAt, accepted: false, timer });
+  }
+
+  private deadlineReached(messageId: string, deadline: Deadline): void {
+    const gateway = this.gateway;
+    if (!gateway) return;
+    const { deviceId } = deadline;
+    if ((deadline.accepted || deadline.resumed) && !gateway.isOnline(deviceId)) {
+      // The device holds it (or, handed over before a restart, may): it may have sent the SMS
+      // while we could not hear it (no data, but a radio), and reports when it reconnects. Judged
+      // a grace period after that.
+      const parked = this.parked.get(deviceId) ?? new Set<string>();
+      parked.add(messageId);
+      this.parked.set(deviceId, parked);
+      return;
+    }
+    this.deadlines.delete(messageId);
+    if (!deadline.accepted) {
+      // Withdrawn: never written again. False when a report settled it meanwhile.
+      if (gateway.cancelCommand(deviceId, messageId)) this.expire(messageId);
+      return;
+    }
+    // Accepted, and connected yet silent about it past the validity and the grace: the device
+    // lost it (a report clears the deadline), and was told not to send it any more.
+    this.metrics.command('expired');
+    this.fail(messageId, deliveryErrors.validityExpired.code, VALIDITY_ELAPSED_ON_DEVICE);
   }
 
   /** The device is back: its parked commands get the grace period to be reported on. */
@@ -296,11 +313,8 @@ export class DeviceChannel implements OutboundChannel {
     const parked = this.parked.get(deviceId);
     if (!parked) return;
     this.parked.delete(deviceId);
-    const at = this.clock().getTime() + (this.options.acceptedGraceMs ?? 60_000);
-    for (const messageId of parked) {
-      const deadline = this.deadlines.get(messageId);
-      if (deadline) this.armDeadline(deviceId, messageId, deadline.expiresAt, at);
-    }
+    const at = this.clock().getTime() + this.acceptedGraceMs;
+    for (const messageId of parked) this.armDeadline(messageId, at);
   }
 
   /** The device took the command: it has until the validity ends, plus the grace, to report on it. */
@@ -308,7 +322,12 @@ export class DeviceChannel implements OutboundChannel {
     const deadline = this.deadlines.get(messageId);
     if (!deadline || deadline.accepted) return;
     deadline.accepted = true;
-    this.armDeadline(deadline.deviceId, messageId, deadline.expiresAt, deadline.expiresAt + (this.options.acceptedGraceMs ?? 60_000));
+    // Accepted after the validity ended (written just before): the grace counts from now.
+    this.armDeadline(messageId, Math.max(deadline.expiresAt, this.clock().getTime()) + this.acceptedGraceMs);
+  }
+
+  private get acceptedGraceMs(): number {
+    return this.options.acceptedGraceMs ?? 60_000;
   }
 
   private clearDeadline(messageId: string): void {
@@ -369,19 +388,30 @@ export class DeviceChannel implements OutboundChannel {
     }
   }
 
-  /** Disconnects connected devices whose token was revoked (`reachctl device revoke`). */
+  /**
+   * Disconnects connected devices whose token was revoked (`reachctl device revoke`), and fails
+   * the parked commands of revoked devices: they will never connect again to report on them.
+   */
   private async dropRevoked(): Promise<void> {
-    const connected = this.gateway?.onlineDeviceIds() ?? [];
-    if (connected.length === 0) return;
+    const devices = [...new Set([...(this.gateway?.onlineDeviceIds() ?? []), ...this.parked.keys()])];
+    if (devices.length === 0) return;
     let revoked: readonly string[];
     try {
-      revoked = await this.options.findRevokedDevices(connected);
+      revoked = await this.options.findRevokedDevices(devices);
     } catch (error) {
-      this.options.logger.warn({ err: error }, 'could not check connected devices for revocation; trying again at the next refresh');
+      this.options.logger.warn({ err: error }, 'could not check devices for revocation; trying again at the next refresh');
       return;
     }
     for (const deviceId of revoked) {
       if (this.gateway?.revoke(deviceId)) this.options.logger.info({ deviceId }, 'revoked device disconnected');
+      const parked = this.parked.get(deviceId);
+      this.parked.delete(deviceId);
+      for (const messageId of parked ?? []) {
+        if (!this.deadlines.delete(messageId)) continue;
+        this.gateway?.cancelCommand(deviceId, messageId);
+        this.metrics.command('expired');
+        this.fail(messageId, deliveryErrors.validityExpired.code, VALIDITY_ELAPSED_ON_DEVICE);
+      }
     }
   }
 

@@ -288,6 +288,7 @@ export class DispatchPump implements ChannelReports {
         body: message.body,
         segmentCount: message.segmentCount,
         expiresAt: message.expiresAt,
+        ...(outcome.events.length === 0 ? { resumed: true } : {}),
       };
       channel.send(send);
     } else if (state.status === 'sent') {
