@@ -206,13 +206,13 @@ export async function listDevices(db: Db, accountId: string): Promise<DeviceSumm
   if (!isUuid(accountId)) return [];
   const rows = await db
     .selectFrom('devices')
-    .select(['id', 'account_id', 'name', 'sends_per_minute', 'created_at', 'revoked_at'])
+    .select(DEVICE_SUMMARY_COLUMNS)
     .where('account_id', '=', accountId)
     .orderBy('created_at')
     .orderBy('id')
     .execute();
   const numbers = await boundNumbers(db, rows.map((row) => row.id));
-  return rows.map((row) => Object.freeze({ ...toDevice(row), revokedAt: row.revoked_at, numbers: numbers.get(row.id) ?? [] }));
+  return rows.map((row) => toSummary(row, numbers));
 }
 
 /**
@@ -246,11 +246,11 @@ export async function revokeDevice(db: Db, input: { deviceId: string; now?: Date
     .updateTable('devices')
     .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(now)) }))
     .where('id', '=', input.deviceId)
-    .returning(['id', 'account_id', 'name', 'sends_per_minute', 'created_at', 'revoked_at'])
+    .returning(DEVICE_SUMMARY_COLUMNS)
     .executeTakeFirst();
   if (!row) throw deviceNotFound(input.deviceId);
   const numbers = await boundNumbers(db, [row.id]);
-  return Object.freeze({ ...toDevice(row), revokedAt: row.revoked_at, numbers: numbers.get(row.id) ?? [] });
+  return toSummary(row, numbers);
 }
 
 /**
@@ -267,10 +267,10 @@ export async function setDeviceSendsPerMinute(db: Db, input: { readonly deviceId
       .updateTable('devices')
       .set({ sends_per_minute: input.sendsPerMinute })
       .where('id', '=', input.deviceId)
-      .returning(['id', 'account_id', 'name', 'sends_per_minute', 'created_at', 'revoked_at'])
+      .returning(DEVICE_SUMMARY_COLUMNS)
       .executeTakeFirstOrThrow();
     const numbers = await boundNumbers(trx, [row.id]);
-    return Object.freeze({ ...toDevice(row), revokedAt: row.revoked_at, numbers: numbers.get(row.id) ?? [] });
+    return toSummary(row, numbers);
   });
 }
 
@@ -310,6 +310,16 @@ async function boundNumbers(db: Db, deviceIds: readonly string[]): Promise<Map<s
 
 function deviceNotFound(deviceId: string): AccountsError {
   return new AccountsError('DEVICE_NOT_FOUND', `no device ${deviceId}`);
+}
+
+/** A device row as `DeviceSummary` reads it. */
+const DEVICE_SUMMARY_COLUMNS = ['id', 'account_id', 'name', 'sends_per_minute', 'created_at', 'revoked_at'] as const;
+
+function toSummary(
+  row: { id: string; account_id: string; name: string; sends_per_minute: number; created_at: unknown; revoked_at: Date | null },
+  numbers: ReadonlyMap<string, DeviceNumber[]>,
+): DeviceSummary {
+  return Object.freeze({ ...toDevice(row), revokedAt: row.revoked_at, numbers: numbers.get(row.id) ?? [] });
 }
 
 function toDevice(row: { id: string; account_id: string; name: string; sends_per_minute: number; created_at: unknown }): Device {

@@ -304,8 +304,7 @@ export class DeviceChannel implements OutboundChannel {
     }
     // Accepted, and connected yet silent about it past the validity and the grace: the device
     // lost it (a report clears the deadline), and was told not to send it any more.
-    this.metrics.command('expired');
-    this.fail(messageId, deliveryErrors.validityExpired.code, VALIDITY_ELAPSED_ON_DEVICE);
+    this.expire(messageId, VALIDITY_ELAPSED_ON_DEVICE);
   }
 
   /** The device is back: its parked commands get the grace period to be reported on. */
@@ -339,9 +338,9 @@ export class DeviceChannel implements OutboundChannel {
     if (parked?.delete(messageId) && parked.size === 0) this.parked.delete(deadline.deviceId);
   }
 
-  private expire(messageId: string): void {
+  private expire(messageId: string, reason = VALIDITY_ELAPSED): void {
     this.metrics.command('expired');
-    this.fail(messageId, deliveryErrors.validityExpired.code, VALIDITY_ELAPSED);
+    this.fail(messageId, deliveryErrors.validityExpired.code, reason);
   }
 
   private fail(messageId: string, errorCode: number, reason: string): void {
@@ -409,8 +408,7 @@ export class DeviceChannel implements OutboundChannel {
       for (const messageId of parked ?? []) {
         if (!this.deadlines.delete(messageId)) continue;
         this.gateway?.cancelCommand(deviceId, messageId);
-        this.metrics.command('expired');
-        this.fail(messageId, deliveryErrors.validityExpired.code, VALIDITY_ELAPSED_ON_DEVICE);
+        this.expire(messageId, VALIDITY_ELAPSED_ON_DEVICE);
       }
     }
   }
@@ -418,10 +416,15 @@ export class DeviceChannel implements OutboundChannel {
   private onOffline(deviceId: string): void {
     for (const { e164 } of this.routes.numbersOf(deviceId)) {
       this.presence.publish(e164, false);
-      const timer = this.wakeTimers.get(e164);
-      if (timer) clearTimeout(timer);
-      this.wakeTimers.delete(e164);
+      this.cancelPacedWake(e164);
     }
+  }
+
+  /** Drops the sender's pending wake-up for pacing (the device left, or its pace changed). */
+  private cancelPacedWake(e164: string): void {
+    const timer = this.wakeTimers.get(e164);
+    if (timer) clearTimeout(timer);
+    this.wakeTimers.delete(e164);
   }
 
   /**
@@ -450,9 +453,7 @@ export class DeviceChannel implements OutboundChannel {
     for (const e164 of moved) if (desired.get(e164)) this.wakeSender(e164);
     for (const deviceId of repaced) {
       for (const { e164 } of this.routes.numbersOf(deviceId)) {
-        const timer = this.wakeTimers.get(e164);
-        if (timer) clearTimeout(timer);
-        this.wakeTimers.delete(e164);
+        this.cancelPacedWake(e164);
         this.wakeSender(e164);
       }
     }

@@ -125,14 +125,19 @@ export class DispatchPump implements ChannelReports {
     return this.inFlight.size;
   }
 
+  /** Whether the channel of this kind makes its receipts itself (implements `awaitReceipt`). */
+  private makesReceipts(kind: ChannelKind): boolean {
+    return this.channels.get(kind)?.awaitReceipt !== undefined;
+  }
+
+  /** Nothing more for this process to do: finished, or sent with the receipt owed by the far end. */
+  private nothingOwedHere(state: KnownStreamState['state']): boolean {
+    return state.status === 'initial' || isTerminalStatus(state.status) || (state.status === 'sent' && !this.makesReceipts(state.channel));
+  }
+
   /** Keeps or forgets what we know of a message after an append (see `inFlight`). */
   private remember(messageId: string, known: KnownStreamState): void {
-    const { state } = known;
-    const done =
-      state.status === 'initial' ||
-      isTerminalStatus(state.status) ||
-      (state.status === 'sent' && this.channels.get(state.channel)?.awaitReceipt === undefined);
-    if (done) this.inFlight.delete(messageId);
+    if (this.nothingOwedHere(known.state)) this.inFlight.delete(messageId);
     else this.inFlight.set(messageId, known);
   }
 
@@ -213,7 +218,7 @@ export class DispatchPump implements ChannelReports {
     const kinds = [...this.channels.keys()];
     const filter = {
       dispatchedChannels: kinds,
-      sentChannels: kinds.filter((kind) => this.channels.get(kind)?.awaitReceipt !== undefined),
+      sentChannels: kinds.filter((kind) => this.makesReceipts(kind)),
       changedBefore: new Date(this.clock().getTime() - olderThanMs),
       limit: this.deps.resumePageSize ?? 500,
     };
@@ -227,8 +232,7 @@ export class DispatchPump implements ChannelReports {
           if (this.inFlight.has(messageId)) return;
           const known = await readMessageState(this.deps.store, messageStreamId(messageId));
           const { state } = known;
-          if (state.status === 'initial' || state.direction !== 'outbound' || isTerminalStatus(state.status)) return;
-          if (state.status === 'sent' && this.channels.get(state.channel)?.awaitReceipt === undefined) return;
+          if (state.status === 'initial' || state.direction !== 'outbound' || this.nothingOwedHere(state)) return;
           await this.dispatchOne(toQueuedMessage(state), known);
           resumed++;
         });
